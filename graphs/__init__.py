@@ -1,0 +1,1 @@
+"""LangGraph graphs for orchestrations; free of any Slack code."""

@@ -1,0 +1,1 @@
+"""Slack front end: /orchestrate, review messages, threaded revisions, summaries."""

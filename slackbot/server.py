@@ -1,0 +1,69 @@
+"""The aiohttp server: Slack requests at POST /slack/events, health at GET /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from slackbot.services import Services, open_services
+from slackbot.settings import Settings
+from slackbot.slack_app import create_bolt_app
+
+log = logging.getLogger(__name__)
+
+BOLT_APP = web.AppKey("bolt_app", AsyncApp)
+SERVICES = web.AppKey("services", Services)
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    bolt_request = await to_bolt_request(request)
+    bolt_response = await request.app[BOLT_APP].async_dispatch(bolt_request)
+    return await to_aiohttp_response(bolt_response)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    healthy = await request.app[SERVICES].store.ping()
+    return web.json_response({"ok": healthy}, status=200 if healthy else 503)
+
+
+def create_web_app(services: Services, bolt_app: AsyncApp) -> web.Application:
+    app = web.Application()
+    app[SERVICES] = services
+    app[BOLT_APP] = bolt_app
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT: HTTP always (health; Slack in HTTP mode), Socket Mode if set."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_services(settings) as services:
+        bolt_app = create_bolt_app(settings, services)
+        runner = web.AppRunner(create_web_app(services, bolt_app), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, port=settings.port).start()
+        socket_handler = None
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token)
+            await socket_handler.connect_async()
+        mode = "Socket Mode" if socket_handler else "HTTP mode (POST /slack/events)"
+        log.info("slack-orchestrate listening on port %s in %s", settings.port, mode)
+        await services.orchestrator.start_background_work()
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            if socket_handler:
+                await socket_handler.close_async()
+            await runner.cleanup()

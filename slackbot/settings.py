@@ -1,0 +1,105 @@
+"""Settings: read once from the environment at start-up into one frozen object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "gpt-4o-mini"
+
+# Where a person finds each required value; the start-up error names it.
+_WHERE = {
+    "SLACK_BOT_TOKEN": "Slack app settings → OAuth & Permissions → Bot User OAuth Token (xoxb-…)",
+    "SLACK_SIGNING_SECRET": "Slack app settings → Basic Information → Signing Secret",
+    "OPENAI_API_KEY": "your OpenAI account's API keys (or a key your OPENAI_BASE_URL accepts)",
+}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message is one line meant for a person."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    slack_bot_token: str
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str | None = None
+    port: int = 3000
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+    openai_api_key: str
+    openai_base_url: str | None = None
+    openai_model: str = DEFAULT_MODEL
+    approvers: frozenset[str] = frozenset()
+    log_level: str = "INFO"
+    # Advanced knobs, with defaults that suit production.
+    max_workers: int = 3
+    max_revisions: int = 3
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 2
+    lease_seconds: float = 30.0
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def require(name: str) -> str:
+            value = get(name)
+            if value is None:
+                raise SettingsError(f"{name} is not set: get it from {_WHERE[name]}")
+            return value
+
+        def number(name: str, default: float, kind: type = int) -> float:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+            if value <= 0:
+                raise SettingsError(f"{name} must be positive, got {raw!r}")
+            return value
+
+        app_token = get("SLACK_APP_TOKEN")
+        if app_token and not app_token.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        bot_token = require("SLACK_BOT_TOKEN")
+        # Socket Mode needs no signing secret; HTTP mode cannot verify requests without one.
+        signing_secret = get("SLACK_SIGNING_SECRET") if app_token else None
+        if not app_token:
+            signing_secret = require("SLACK_SIGNING_SECRET")
+        database_url = get("DATABASE_URL")
+        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError("DATABASE_URL must start with postgresql:// (unset it for SQLite)")
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level}")
+        approvers = frozenset(
+            uid.strip() for uid in (get("ORCHESTRATE_APPROVERS") or "").split(",") if uid.strip()
+        )
+        return cls(
+            slack_bot_token=bot_token,
+            slack_signing_secret=signing_secret,
+            slack_app_token=app_token,
+            slack_api_url=get("SLACK_API_URL"),
+            port=int(number("PORT", 3000)),
+            database_url=database_url,
+            data_dir=Path(get("ORCHESTRATE_DATA_DIR") or "data"),
+            openai_api_key=require("OPENAI_API_KEY"),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            openai_model=get("OPENAI_MODEL") or DEFAULT_MODEL,
+            approvers=approvers,
+            log_level=log_level,
+            max_workers=int(number("ORCHESTRATE_MAX_WORKERS", 3)),
+            max_revisions=int(number("ORCHESTRATE_MAX_REVISIONS", 3)),
+            lease_seconds=float(number("ORCHESTRATE_LEASE_SECONDS", 30.0, float)),
+        )

@@ -1,0 +1,90 @@
+"""Settings are read once from the environment; a missing one is one clear line, not a traceback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from slackbot.settings import Settings, SettingsError
+
+HTTP_ENV = {
+    "SLACK_BOT_TOKEN": "xoxb-1",
+    "SLACK_SIGNING_SECRET": "secret",
+    "OPENAI_API_KEY": "sk-1",
+}
+
+
+def test_http_mode_reads_every_documented_name():
+    settings = Settings.from_env(
+        HTTP_ENV
+        | {
+            "PORT": "8080",
+            "DATABASE_URL": "postgresql://u@h/db",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_MODEL": "m",
+            "ORCHESTRATE_APPROVERS": "U1, U2,,",
+            "LOG_LEVEL": "debug",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        }
+    )
+    assert settings.port == 8080
+    assert settings.approvers == frozenset({"U1", "U2"})
+    assert settings.log_level == "DEBUG"
+    assert settings.openai_model == "m"
+    assert settings.database_url == "postgresql://u@h/db"
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert not settings.socket_mode
+
+
+def test_defaults():
+    settings = Settings.from_env(HTTP_ENV)
+    assert (settings.port, settings.openai_model, settings.log_level) == (
+        3000,
+        "gpt-4o-mini",
+        "INFO",
+    )
+    assert settings.database_url is None and settings.approvers == frozenset()
+
+
+def test_socket_mode_needs_no_signing_secret():
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "k"}
+    assert Settings.from_env(env).socket_mode
+
+
+@pytest.mark.parametrize("missing", sorted(HTTP_ENV))
+def test_missing_required_setting_names_it(missing):
+    env = {k: v for k, v in HTTP_ENV.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "abc"), ("DATABASE_URL", "mysql://x"), ("SLACK_APP_TOKEN", "xoxb-wrong")],
+)
+def test_invalid_values_are_refused(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env(HTTP_ENV | {name: value})
+
+
+def test_settings_are_frozen():
+    settings = Settings.from_env(HTTP_ENV)
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_entry_point_without_settings_prints_one_line_and_fails(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "slackbot"],
+        cwd=tmp_path,  # no .env here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "SLACK_BOT_TOKEN" in lines[0] and "Traceback" not in result.stderr
