@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -35,35 +38,50 @@ def create_web_app(services: Services, bolt_app: AsyncApp) -> web.Application:
     app = web.Application()
     app[SERVICES] = services
     app[BOLT_APP] = bolt_app
-    app.router.add_post("/slack/events", slack_events)
+    if not services.settings.socket_mode:
+        app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     return app
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT: HTTP always (health; Slack in HTTP mode), Socket Mode if set."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+@dataclass(frozen=True)
+class RunningApp:
+    services: Services
+    url: str  # http://host:port of this process's HTTP server
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, host: str = "0.0.0.0") -> AsyncIterator[RunningApp]:
+    """The whole app, started: HTTP (health; Slack in HTTP mode), Socket Mode if set, recovery."""
     async with open_services(settings) as services:
         bolt_app = create_bolt_app(settings, services)
         runner = web.AppRunner(create_web_app(services, bolt_app), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, port=settings.port).start()
+        await web.TCPSite(runner, host, settings.port).start()
+        port = runner.addresses[0][1]
         socket_handler = None
-        if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-            socket_handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token)
-            await socket_handler.connect_async()
-        mode = "Socket Mode" if socket_handler else "HTTP mode (POST /slack/events)"
-        log.info("slack-orchestrate listening on port %s in %s", settings.port, mode)
-        await services.orchestrator.start_background_work()
         try:
-            await stop.wait()
+            if settings.socket_mode:
+                from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+                socket_handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token)
+                await socket_handler.connect_async()
+            mode = "Socket Mode" if socket_handler else "HTTP mode (POST /slack/events)"
+            log.info("slack-orchestrate listening on port %s in %s", port, mode)
+            await services.orchestrator.start_background_work()
+            yield RunningApp(services, f"http://127.0.0.1:{port}")
         finally:
             log.info("shutting down")
             if socket_handler:
                 await socket_handler.close_async()
             await runner.cleanup()
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_app(settings):
+        await stop.wait()

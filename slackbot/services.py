@@ -1,4 +1,4 @@
-"""Start-up and shutdown: the one owner of the Slack client (more resources join here)."""
+"""Start-up and shutdown: the one owner of the database, checkpointer, Slack client and LLM."""
 
 from __future__ import annotations
 
@@ -9,31 +9,51 @@ from dataclasses import dataclass
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from graphs.context import Context
+from graphs.graph import build_graph
+from graphs.llm import LLMConfig, build_chat_model
+from slackbot.orchestrator import Orchestrator
+from slackbot.persistence import open_persistence
 from slackbot.settings import Settings
 from slackbot.slack_client import build_slack_client
+from slackbot.store import Store
+from slackbot.thread import SlackThread
 
 
-class _NoStore:
-    async def ping(self) -> bool:
-        return True
-
-
-class _NoOrchestrator:
-    async def start_background_work(self) -> None:
-        return None
-
-
-@dataclass
+@dataclass(frozen=True)
 class Services:
     settings: Settings
+    store: Store
     slack: AsyncWebClient
-    store: _NoStore
-    orchestrator: _NoOrchestrator
+    orchestrator: Orchestrator
 
 
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    async with aiohttp.ClientSession() as session:
-        yield Services(
-            settings, build_slack_client(settings, session), _NoStore(), _NoOrchestrator()
+    async with open_persistence(settings) as (checkpointer, store), aiohttp.ClientSession() as http:
+        slack = build_slack_client(settings, http)
+        chat_model = build_chat_model(
+            LLMConfig(
+                model=settings.openai_model,
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url,
+                timeout=settings.llm_timeout,
+                max_retries=settings.llm_max_retries,
+            )
         )
+        context = Context(
+            chat_model=chat_model,
+            max_workers=settings.max_workers,
+            max_revisions=settings.max_revisions,
+        )
+        orchestrator = Orchestrator(
+            store=store,
+            graph=build_graph(checkpointer),
+            thread=SlackThread(slack),
+            context=context,
+            approvers=settings.approvers,
+        )
+        try:
+            yield Services(settings, store, slack, orchestrator)
+        finally:
+            await orchestrator.close()

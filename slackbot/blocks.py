@@ -1,0 +1,157 @@
+"""Block Kit builders: pure functions from our state to Slack messages (validated by slack_sdk)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from slackbot.safe_text import clip, neutralize, quote
+from slackbot.store import Review, ReviewStatus, Run
+
+ACTION_APPROVE = "review_approve"
+ACTION_REVISE = "review_revise"
+ACTION_RETRY = "run_retry"
+
+MARKDOWN_BUDGET = 11_000  # Slack allows 12,000 characters of markdown per message
+SECTION_LIMIT = 3_000
+HEADER_LIMIT = 150
+FALLBACK_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str  # notification / accessibility fallback
+    blocks: list[dict[str, Any]]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def _render(text: str, blocks: list[Block]) -> Message:
+    return Message(text=clip(text, FALLBACK_LIMIT), blocks=[b.to_dict() for b in blocks])
+
+
+def _mrkdwn(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, SECTION_LIMIT))])
+
+
+def _header(text: str) -> HeaderBlock:
+    # plain_text never notifies, but keep `<!here>` from even looking like a mention
+    plain = text.replace("<", "‹").replace(">", "›")
+    return HeaderBlock(text=PlainTextObject(text=clip(plain, HEADER_LIMIT), emoji=True))
+
+
+def _markdown(text: str, budget: int = MARKDOWN_BUDGET) -> MarkdownBlock:
+    """Standard Markdown from an LLM, cut to Slack's budget with a visible note when it is long."""
+    safe = neutralize(text.strip()) or "_(empty)_"
+    if len(safe) > budget:
+        note = f"\n\n_… cut here: {len(safe) - budget + 200:,} more characters not shown._"
+        safe = safe[: budget - 200].rstrip() + note
+    return MarkdownBlock(text=safe)
+
+
+def slack_date(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(epoch)}^{{date_short_pretty}} at {{time}}|{moment}>"
+
+
+ROOT_PHASES = {
+    "planning": "🧭 Planning the work…",
+    "drafting": "✍️ Workers are drafting…",
+    "waiting": "👀 Waiting for reviews: {decided} of {total} in",
+    "resuming": "⚙️ Resuming with your answers…",
+    "done": "✅ Done: the summary is in the thread",
+    "failed": "⚠️ Stopped: {error}. Use Retry in the thread",
+}
+
+
+def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
+    status = ROOT_PHASES.get(run.phase, run.phase).format(
+        decided=decided, total=total, error=neutralize(clip(run.error or "error", 200))
+    )
+    topic = neutralize(run.topic)
+    return _render(
+        f"Orchestration: {topic}",
+        [
+            _mrkdwn(f"*🧭 Orchestration:* {topic}"),
+            _context(f"Started by <@{run.started_by}> · {status}"),
+        ],
+    )
+
+
+def review_message(review: Review) -> Message:
+    request = review.request
+    worker, role = neutralize(request["worker_id"]), neutralize(request["role"])
+    round_text = f"Round {request['round']} of {request['max_rounds']}"
+    blocks: list[Block] = [
+        _header(f"📝 {request['role']} ({request['worker_id']})"),
+        _mrkdwn(f"*Task:* {neutralize(request['task'])}"),
+    ]
+    if request.get("notes"):
+        blocks.append(
+            _mrkdwn(f"*This draft answers the notes:*\n{quote(neutralize(request['notes']))}")
+        )
+    blocks.append(_markdown(request["draft"]))
+    context = f"{worker} · {round_text}"
+    if request.get("notice"):
+        context += f" · ⚠️ {neutralize(request['notice'])}"
+    blocks.append(_context(context))
+    blocks.extend(_review_state(review, worker))
+    return _render(f"Review needed: {role} ({worker}), {round_text.lower()}", blocks)
+
+
+def _review_state(review: Review, worker: str) -> list[Block]:
+    value = review.review_id
+    approve = ButtonElement(text="Approve", action_id=ACTION_APPROVE, value=value, style="primary")
+    revise = ButtonElement(text="Revise", action_id=ACTION_REVISE, value=value)
+    if review.status == ReviewStatus.PENDING:
+        buttons = [approve, revise] if "revise" in review.request["answers"] else [approve]
+        return [ActionsBlock(block_id=f"review-{value}", elements=buttons)]
+    if review.status == ReviewStatus.AWAITING_NOTES:
+        who = f"<@{review.notes_requested_by}>"
+        return [
+            _mrkdwn(f"✏️ {who}: reply in this thread with your notes for *{worker}*."),
+            ActionsBlock(block_id=f"review-{value}", elements=[approve]),
+        ]
+    answer = review.answer or {}
+    when = slack_date(review.decided_at or 0)
+    if answer.get("action") == "approve":
+        return [_context(f"✅ Approved by <@{review.decided_by}> · {when}")]
+    notes = quote(neutralize(str(answer.get("notes", ""))))
+    return [_mrkdwn(f"✏️ Revision requested by <@{review.decided_by}> · {when}\n{notes}")]
+
+
+def summary_message(summary: str, plan_note: str = "") -> Message:
+    blocks: list[Block] = [_header("🧾 Summary"), _markdown(summary)]
+    if plan_note:
+        blocks.append(_context(f"ℹ️ {neutralize(plan_note)}"))
+    return _render("Summary: " + neutralize(clip(summary, 200)), blocks)
+
+
+def failure_message(run: Run, retried_by: str | None = None) -> Message:
+    error = neutralize(clip(run.error or "unknown error", 1_000))
+    blocks: list[Block] = [_mrkdwn(f"⚠️ *The run stopped:* {error}")]
+    if retried_by:
+        blocks.append(_context(f"🔁 Retried by <@{retried_by}>"))
+    else:
+        blocks.append(_context("Nothing is lost: Retry picks up from the last saved step."))
+        retry = ButtonElement(text="Retry", action_id=ACTION_RETRY, value=run.run_id)
+        blocks.append(ActionsBlock(block_id=f"retry-{run.run_id}", elements=[retry]))
+    return _render(f"The run stopped: {error}", blocks)

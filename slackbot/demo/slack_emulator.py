@@ -1,0 +1,452 @@
+"""A local stand-in for Slack: its Web API for the app, and a person's actions sent to the app.
+
+Web API side (`POST|GET /api/<method>`): the methods this app uses, answering in Slack's response
+shapes, keeping channels, threads and messages, recording every call in `calls`. It refuses what
+Slack refuses (a channel the bot is not in, blocks over Block Kit limits, a bad token) and can
+rate-limit `chat.postMessage` per channel or fail chosen calls with 429/500 (`fail_next`).
+
+People side: `slash_command`, `click` and `reply` deliver signed requests to the app's
+`/slack/events`, exactly as Slack signs them; `response_url` posts from the app are recorded
+in `responses`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+BOT_USER_ID = "UORCHBOT"
+BOT_ID = "BORCHBOT"
+TEAM_ID = "TEMULATOR"
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    user: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
+    reactions: list[str] = field(default_factory=list)
+    edited: int = 0
+
+    def as_slack(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "message", "ts": self.ts, "user": self.user}
+        out |= {"text": self.text, "blocks": self.blocks}
+        if self.user == BOT_USER_ID:
+            out["bot_id"] = BOT_ID
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if self.metadata:
+            out["metadata"] = self.metadata
+        if self.reactions:
+            out["reactions"] = [
+                {"name": n, "count": 1, "users": [BOT_USER_ID]} for n in self.reactions
+            ]
+        return out
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    status: int
+
+
+class BlockKitError(ValueError):
+    pass
+
+
+def check_blocks(blocks: list[dict[str, Any]]) -> None:
+    """The Block Kit limits Slack enforces with `invalid_blocks`."""
+    if len(blocks) > 50:
+        raise BlockKitError("more than 50 blocks")
+    markdown = 0
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "markdown":
+            markdown += len(block.get("text", ""))
+        if kind == "header" and len(block["text"]["text"]) > 150:
+            raise BlockKitError("header text over 150 characters")
+        if kind == "section" and len(block.get("text", {}).get("text", "")) > 3000:
+            raise BlockKitError("section text over 3000 characters")
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and len(element.get("value", "")) > 2000:
+                raise BlockKitError("button value over 2000 characters")
+    if markdown > 12_000:
+        raise BlockKitError("markdown over 12,000 characters in one message")
+
+
+class SlackEmulator:
+    def __init__(
+        self,
+        *,
+        signing_secret: str = "emulator-signing-secret",
+        bot_token: str = "xoxb-emulator",
+        post_rate_per_channel: float | None = None,
+    ) -> None:
+        self.signing_secret = signing_secret
+        self.bot_token = bot_token
+        self.post_rate_per_channel = post_rate_per_channel
+        self.app_url = ""  # where person actions go: the app's base URL
+        self.base_url = ""
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.channels: dict[str, set[str]] = defaultdict(set)  # channel → members
+        self.changed = asyncio.Event()
+        self._failures: dict[str, deque[tuple[int, int]]] = defaultdict(deque)
+        self._last_post: dict[str, float] = {}
+        self._clock = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{channel}/{user}", self._response_url)
+        self.extend(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        self.base_url = f"http://{host}:{self._runner.addresses[0][1]}"
+        self._session = aiohttp.ClientSession()
+        return self.base_url + "/api/"
+
+    def extend(self, app: web.Application) -> None:
+        """A hook for a subclass (the demo's web page) to add routes."""
+
+    async def close(self) -> None:
+        if self._session:
+            await self._session.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    def add_channel(self, channel: str, *members: str, bot: bool = True) -> None:
+        self.channels[channel].update(members)
+        if bot:
+            self.channels[channel].add(BOT_USER_ID)
+
+    def fail_next(self, method: str, status: int = 429, count: int = 1, retry_after: int = 1):
+        self._failures[method].extend([(status, retry_after)] * count)
+
+    # -- reading what happened ----------------------------------------------------------------
+
+    def calls_to(self, method: str, ok_only: bool = True) -> list[Call]:
+        return [c for c in self.calls if c.method == method and (c.status == 200 or not ok_only)]
+
+    def thread(self, channel: str, root_ts: str) -> list[Message]:
+        found = [m for m in self.messages.values() if m.channel == channel]
+        found = [m for m in found if m.ts == root_ts or m.thread_ts == root_ts]
+        return sorted(found, key=lambda m: float(m.ts))
+
+    def roots(self, channel: str) -> list[Message]:
+        found = [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]
+        return sorted(found, key=lambda m: float(m.ts))
+
+    async def wait_for(self, predicate: Any, timeout: float = 15.0) -> Any:
+        """Wait until predicate() returns something truthy, re-checking on every change."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError("the emulator did not see the expected change in time")
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), min(remaining, 0.2))
+
+    # -- a person's actions, delivered to the app ---------------------------------------------
+
+    def signed_headers(self, body: str, timestamp: int | None = None) -> dict[str, str]:
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(self.signing_secret).generate_signature(
+            timestamp=stamp, body=body
+        )
+        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+    async def deliver(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        assert self._session is not None
+        all_headers = {"Content-Type": content_type, **self.signed_headers(body), **(headers or {})}
+        async with self._session.post(
+            (url or self.app_url) + "/slack/events", data=body.encode(), headers=all_headers
+        ) as response:
+            return response.status, await response.text()
+
+    async def slash_command(
+        self, user: str, channel: str, text: str, *, url: str | None = None
+    ) -> tuple[int, str]:
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "team_domain": "emulator",
+                "channel_id": channel,
+                "channel_name": channel.lower(),
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/orchestrate",
+                "text": text,
+                "api_app_id": "AEMULATOR",
+                "response_url": f"{self.base_url}/response/{channel}/{user}",
+                "trigger_id": uuid.uuid4().hex,
+            }
+        )
+        return await self.deliver(body, "application/x-www-form-urlencoded", url=url)
+
+    async def click(
+        self, user: str, message: Message, action_id: str, *, url: str | None = None
+    ) -> tuple[int, str]:
+        """Click the button `action_id` on `message` as `user`."""
+        button, block_id = self.find_button(message, action_id)
+        payload = {
+            "type": "block_actions",
+            "user": {
+                "id": user,
+                "username": user.lower(),
+                "name": user.lower(),
+                "team_id": TEAM_ID,
+            },
+            "api_app_id": "AEMULATOR",
+            "token": "legacy-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+                "thread_ts": message.thread_ts,
+            },
+            "trigger_id": uuid.uuid4().hex,
+            "team": {"id": TEAM_ID, "domain": "emulator"},
+            "channel": {"id": message.channel, "name": message.channel.lower()},
+            "message": message.as_slack(),
+            "response_url": f"{self.base_url}/response/{message.channel}/{user}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "text": button["text"],
+                    "value": button.get("value", ""),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.deliver(body, "application/x-www-form-urlencoded", url=url)
+
+    @staticmethod
+    def find_button(message: Message, action_id: str) -> tuple[dict[str, Any], str]:
+        for block in message.blocks:
+            for element in block.get("elements", []):
+                if element.get("action_id") == action_id:
+                    return element, block.get("block_id", "")
+        raise LookupError(f"no {action_id} button on message {message.ts}")
+
+    def post_as_person(self, user: str, channel: str, text: str, thread_ts: str | None) -> Message:
+        message = Message(channel, self._next_ts(), user, text, thread_ts=thread_ts)
+        self.messages[(channel, message.ts)] = message
+        self.changed.set()
+        return message
+
+    def message_event(self, message: Message) -> str:
+        event = {
+            "type": "message",
+            "channel": message.channel,
+            "user": message.user,
+            "text": message.text,
+            "ts": message.ts,
+            "event_ts": message.ts,
+            "channel_type": "channel",
+        }
+        if message.thread_ts:
+            event["thread_ts"] = message.thread_ts
+        return json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "api_app_id": "AEMULATOR",
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{message.ts.replace('.', '')}",
+                "event_time": int(float(message.ts)),
+            }
+        )
+
+    async def reply(
+        self, user: str, channel: str, thread_ts: str, text: str, *, url: str | None = None
+    ) -> tuple[Message, int]:
+        """Post a reply in a thread as `user` and deliver its `message` event to the app."""
+        message = self.post_as_person(user, channel, text, thread_ts)
+        status, _ = await self.deliver(self.message_event(message), "application/json", url=url)
+        return message, status
+
+    # -- the Web API --------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._clock):06d}"
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                args.update(await request.json())
+            else:
+                args.update(dict(await request.post()))
+        for key in ("blocks", "metadata"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        return args
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        status, headers, body = self._answer(method, args, request.headers.get("Authorization"))
+        self.calls.append(Call(method, args, status))
+        self.changed.set()
+        return web.json_response(body, status=status, headers=headers)
+
+    def _answer(self, method: str, args: dict[str, Any], auth: str | None):
+        if auth != f"Bearer {self.bot_token}":
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        if self._failures[method]:
+            status, retry_after = self._failures[method].popleft()
+            return status, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"}
+        if method == "chat.postMessage" and self.post_rate_per_channel:
+            channel, now = args.get("channel", ""), time.monotonic()
+            wait = self._last_post.get(channel, -1e9) + 1 / self.post_rate_per_channel - now
+            if wait > 0:
+                retry_after = str(max(1, round(wait + 0.499)))
+                return 429, {"Retry-After": retry_after}, {"ok": False, "error": "ratelimited"}
+            self._last_post[channel] = now
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        try:
+            return 200, {}, {"ok": True, **handler(args)}
+        except SlackError as error:
+            body = {"ok": False, "error": error.args[0]}
+            return 200, {}, body | ({"errors": list(error.args[1:])} if error.args[1:] else {})
+
+    def _member_channel(self, args: dict[str, Any]) -> str:
+        channel = args.get("channel", "")
+        if channel not in self.channels:
+            raise SlackError("channel_not_found")
+        if BOT_USER_ID not in self.channels[channel]:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _message(self, channel: str, ts: str) -> Message:
+        try:
+            return self.messages[(channel, ts)]
+        except KeyError:
+            raise SlackError("message_not_found") from None
+
+    def _valid_blocks(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        blocks = args.get("blocks") or []
+        try:
+            check_blocks(blocks)
+        except BlockKitError as error:
+            raise SlackError("invalid_blocks", str(error)) from None
+        return blocks
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://emulator.slack.local/",
+            "team": "Emulator",
+            "user": "orchestrator",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._member_channel(args)
+        blocks = self._valid_blocks(args)
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts:
+            self._message(channel, thread_ts)
+        message = Message(
+            channel,
+            self._next_ts(),
+            BOT_USER_ID,
+            args.get("text", ""),
+            blocks,
+            thread_ts,
+            args.get("metadata"),
+        )
+        self.messages[(channel, message.ts)] = message
+        return {"channel": channel, "ts": message.ts, "message": message.as_slack()}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._member_channel(args)
+        message = self._message(channel, args.get("ts", ""))
+        if message.user != BOT_USER_ID:
+            raise SlackError("cant_update_message")
+        message.blocks = self._valid_blocks(args)
+        message.text = args.get("text", message.text)
+        message.edited += 1
+        return {"channel": channel, "ts": message.ts, "text": message.text,
+                "message": message.as_slack()}  # fmt: skip
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._member_channel(args)
+        return {"message_ts": self._next_ts()}
+
+    def _reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._member_channel(args)
+        message = self._message(channel, args.get("timestamp", ""))
+        if args.get("name") in message.reactions:
+            raise SlackError("already_reacted")
+        message.reactions.append(args["name"])
+        return {}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._member_channel(args)
+        self._message(channel, args.get("ts", ""))
+        include_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        messages = []
+        for message in self.thread(channel, args["ts"]):
+            shaped = message.as_slack()
+            if not include_metadata:
+                shaped.pop("metadata", None)
+            messages.append(shaped)
+        return {"messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append(
+            {"channel": request.match_info["channel"], "user": request.match_info["user"], **body}
+        )
+        self.changed.set()
+        return web.Response(text="ok")
+
+
+class SlackError(Exception):
+    """An error Slack reports as `{"ok": false, "error": "<code>"}`."""

@@ -1,0 +1,27 @@
+"""`/orchestrate <topic>`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from slackbot.orchestrator import Orchestrator, topic_problem
+
+COMMAND = "/orchestrate"
+
+
+def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
+    @app.command(COMMAND)
+    async def orchestrate(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+        problem = topic_problem(command.get("text", ""))
+        if problem:
+            await ack(text=problem)  # an ephemeral answer to the person who typed it
+            return
+        await ack()
+        notice = await orchestrator.start(
+            team_id=command.get("team_id", ""),
+            channel_id=command["channel_id"],
+            user_id=command["user_id"],
+            topic=command["text"],
+        )
+        if notice:
+            await respond(text=notice, response_type="ephemeral")

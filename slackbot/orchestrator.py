@@ -1,0 +1,311 @@
+"""Orchestrations: start a run, record answers, resume each step once, post the results.
+
+Listeners call the public methods; each returns the text of an ephemeral notice for the person,
+or None. A run is driven (graph runs, reviews posted, summary posted) only by the process that
+holds its lease in the store. What to do next is always derived from the checkpoint and the
+stored answers, so a process that takes over after a crash runs exactly the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+from slack_sdk.errors import SlackApiError
+
+from graphs.context import Context
+from graphs.review import APPROVE, pending_interrupts
+from slackbot.store import Decision, Outcome, Run, Store
+from slackbot.store.sql import LeaseLost
+from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
+
+log = logging.getLogger(__name__)
+
+MAX_TOPIC_CHARS = 1_000
+USAGE = (
+    "Usage: `/orchestrate <topic>`, for example `/orchestrate a launch plan for the Berlin "
+    "office`. Workers draft, you approve or revise each draft in the thread, and a summary "
+    "follows."
+)
+TOO_LONG = (
+    f"That topic is {{length:,}} characters long; the limit is {MAX_TOPIC_CHARS:,}. "
+    "Put the gist in the topic and the details in the thread later."
+)
+NOT_IN_CHANNEL = (
+    "I'm not a member of this channel, so I can't post or read replies here. "
+    "Invite me with `/invite @orchestrator` and run the command again."
+)
+NOT_ALLOWED = "Only the approvers configured for this app can approve, revise or retry here."
+NOTICES = {
+    Outcome.ALREADY_DECIDED: "Already decided by <@{by}>: nothing changed.",
+    Outcome.NOT_PENDING: "This review is no longer open: its step or its run has finished.",
+    Outcome.UNKNOWN: "I don't know this review: it may belong to an old or deleted run.",
+    Outcome.TAKEN: "<@{by}> is already writing the notes for this review.",
+}
+NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."
+MAX_GRAPH_RUNS_PER_DRIVE = 20  # a guard against a graph that makes no progress
+
+
+def topic_problem(text: str) -> str | None:
+    """Why a /orchestrate topic is refused, or None when it is fine."""
+    topic = text.strip()
+    if not topic:
+        return USAGE
+    if len(topic) > MAX_TOPIC_CHARS:
+        return TOO_LONG.format(length=len(topic))
+    return None
+
+
+def describe(error: BaseException) -> str:
+    status = getattr(error, "status_code", None)
+    name = type(error).__name__
+    if type(error).__module__.startswith("openai"):
+        return f"the LLM call failed ({name}{f', HTTP {status}' if status else ''})"
+    if isinstance(error, SlackApiError):
+        return f"Slack refused a call ({error.response.get('error', 'error')})"
+    return f"{name}: {str(error)[:200]}"
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        graph: CompiledStateGraph,
+        thread: SlackThread,
+        context: Context,
+        approvers: frozenset[str] = frozenset(),
+    ) -> None:
+        self.store = store
+        self.graph = graph
+        self.thread = thread
+        self.context = context
+        self.approvers = approvers
+        self._tasks: set[asyncio.Task] = set()
+        self._driving: set[str] = set()
+        self._recovery: asyncio.Task | None = None
+
+    # -- what people do -----------------------------------------------------------------------
+
+    async def start(self, *, team_id: str, channel_id: str, user_id: str, topic: str) -> str | None:
+        run = await self.store.create_run(
+            team_id=team_id, channel_id=channel_id, started_by=user_id, topic=topic.strip()
+        )
+        try:
+            ts = await self.thread.post_root(run)
+        except SlackApiError as error:
+            await self.store.delete_run(run.run_id)
+            if error.response.get("error") in {"not_in_channel", "channel_not_found"}:
+                return NOT_IN_CHANNEL
+            return f"I couldn't start: Slack answered `{error.response.get('error')}`."
+        await self.store.set_root_ts(run.run_id, ts)
+        self._spawn(self._drive(dataclasses.replace(run, root_ts=ts)))
+        return None
+
+    async def approve(self, review_id: str, user_id: str, message_ts: str | None) -> str | None:
+        if not self._may_answer(user_id):
+            return NOT_ALLOWED
+        answer = {"action": APPROVE, "by": user_id}
+        return await self._after(await self.store.decide(review_id, user_id, answer), message_ts)
+
+    async def request_revision(
+        self, review_id: str, user_id: str, message_ts: str | None
+    ) -> str | None:
+        if not self._may_answer(user_id):
+            return NOT_ALLOWED
+        return await self._after(await self.store.request_notes(review_id, user_id), message_ts)
+
+    async def record_reply(
+        self, *, channel_id: str, thread_ts: str, user_id: str, text: str, ts: str
+    ) -> None:
+        """A thread reply: the notes of a revision the person asked for, else ordinary chat."""
+        if not text.strip() or not self._may_answer(user_id):
+            return
+        decision = await self.store.record_notes(
+            channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
+        )
+        if decision.outcome == Outcome.RECORDED:
+            await self.thread.acknowledge_reply(channel_id, ts)
+            await self._after(decision, None)
+
+    async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:
+        if not self._may_answer(user_id):
+            return NOT_ALLOWED
+        before = await self.store.get_run(run_id)
+        run = await self.store.claim_failed(run_id)
+        if before is None or run is None:
+            return NOT_RETRYABLE
+        if message_ts:
+            await self.thread.show_retry(before, message_ts, retried_by=user_id)
+        await self.thread.show_root(run)
+        self._spawn(self._drive(run))
+        return None
+
+    def _may_answer(self, user_id: str) -> bool:
+        return not self.approvers or user_id in self.approvers
+
+    async def _after(self, decision: Decision, message_ts: str | None) -> str | None:
+        """Show a stored answer in Slack and resume the step if it completed it."""
+        if decision.outcome != Outcome.RECORDED:
+            review = decision.review
+            by = (review.decided_by or review.notes_requested_by) if review else None
+            return NOTICES[decision.outcome].format(by=by)
+        assert decision.run and decision.review
+        await self.thread.show_review(decision.run, decision.review, message_ts)
+        if decision.resume:
+            run = dataclasses.replace(decision.run, phase="resuming")
+            await self.thread.show_root(run)
+            self._spawn(self._drive(run))
+        else:
+            await self.thread.show_root(decision.run, decision.decided, decision.total)
+        return None
+
+    # -- background work ----------------------------------------------------------------------
+
+    async def start_background_work(self) -> None:
+        """Pick up runs whose driver died (crash, deploy) now and whenever a lease expires."""
+        self._recovery = asyncio.create_task(self._recover_forever())
+
+    async def close(self) -> None:
+        tasks = [*self._tasks, *([self._recovery] if self._recovery else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.store.release_leases()
+
+    async def wait_idle(self) -> None:
+        """Wait until no run is being driven by this process (tests and the demo use this)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _recover_forever(self) -> None:
+        while True:
+            try:
+                for run in await self.store.claim_expired():
+                    log.info("taking over run %s (its lease expired)", run.run_id)
+                    self._spawn(self._drive(run, recovering=True))
+            except Exception:
+                log.exception("recovery pass failed")
+            await asyncio.sleep(self.store.lease_seconds / 3)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drive(self, run: Run, recovering: bool = False) -> None:
+        if run.run_id in self._driving:
+            return
+        self._driving.add(run.run_id)
+        driver = asyncio.current_task()
+        assert driver is not None
+        keeper = asyncio.create_task(self._keep_lease(run.run_id, driver))
+        try:
+            await self._advance(run, recovering)
+        except LeaseLost:
+            log.warning("run %s was taken over by another process", run.run_id)
+        except asyncio.CancelledError:
+            log.info("stopped driving run %s", run.run_id)
+        except Exception as error:
+            log.exception("run %s stopped", run.run_id)
+            await self._stop(run.run_id, error)
+        finally:
+            keeper.cancel()
+            self._driving.discard(run.run_id)
+
+    async def _keep_lease(self, run_id: str, driver: asyncio.Task) -> None:
+        while True:
+            await asyncio.sleep(self.store.lease_seconds / 3)
+            try:
+                renewed = await self.store.renew_lease(run_id)
+            except Exception:
+                log.exception("could not renew lease of %s", run_id)
+                continue
+            if not renewed:
+                driver.cancel()
+                return
+
+    async def _stop(self, run_id: str, error: BaseException) -> None:
+        try:
+            run = await self.store.fail(run_id, describe(error))
+        except LeaseLost:
+            return
+        try:
+            await self.thread.post_failure(run)
+            await self.thread.show_root(run)
+        except SlackApiError:
+            log.exception("could not tell the thread that run %s stopped", run_id)
+
+    # -- driving one run ----------------------------------------------------------------------
+
+    async def _advance(self, run: Run, recovering: bool) -> None:
+        config = {"configurable": {"thread_id": run.run_id}}
+        if run.root_ts is None:  # the process died between creating the run and posting
+            ts = await self.thread.post_root(run)
+            await self.store.set_root_ts(run.run_id, ts)
+            run = dataclasses.replace(run, root_ts=ts)
+        for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
+            snapshot = await self.graph.aget_state(config)
+            pending = pending_interrupts(snapshot)
+            if pending:
+                answers = await self.store.decided_answers(run.run_id)
+                resume = {i.id: answers[i.id] for i in pending if i.id in answers}
+                if not resume:
+                    run, answered_meanwhile = await self._open_step(run, pending, recovering)
+                    if not answered_meanwhile:
+                        return  # waiting for people
+                    continue
+                graph_input: Any = Command(resume=resume)
+            elif not snapshot.values:
+                graph_input = {"topic": run.topic}
+            elif snapshot.next:
+                graph_input = None  # a crash stopped it mid-step: go on from the checkpoint
+            else:
+                await self._finish(run, snapshot.values, recovering)
+                return
+            run = await self._run_graph(run, graph_input, config)
+        raise RuntimeError("the graph made no progress")
+
+    async def _run_graph(self, run: Run, graph_input: Any, config: dict) -> Run:
+        async for update in self.graph.astream(
+            graph_input, config, context=self.context, stream_mode="updates"
+        ):
+            if "plan" in update and run.phase != "drafting":
+                await self.store.set_phase(run.run_id, "drafting")
+                run = dataclasses.replace(run, phase="drafting")
+                await self.thread.show_root(run)
+        return run
+
+    async def _open_step(self, run: Run, pending: list, recovering: bool) -> tuple[Run, bool]:
+        run = await self.store.open_step(run.run_id, [(i.id, i.value) for i in pending])
+        reviews = await self.store.step_reviews(run.run_id, run.step)
+        unposted = [r for r in reviews if r.message_ts is None]
+        already = (
+            await self.thread.find_posted(run, REVIEW_EVENT) if recovering and unposted else {}
+        )
+        for review in unposted:
+            ts = already.get(review.review_id) or await self.thread.post_review(run, review)
+            await self.store.set_message_ts(review.review_id, ts)
+        decision = await self.store.end_posting(run.run_id)
+        assert decision.run is not None
+        if decision.resume:
+            return dataclasses.replace(decision.run, phase="resuming"), True
+        await self.thread.show_root(decision.run, decision.decided, decision.total)
+        return decision.run, False
+
+    async def _finish(self, run: Run, values: dict, recovering: bool) -> None:
+        if not run.summary_ts:
+            already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
+            ts = already.get(run.run_id) or await self.thread.post_summary(
+                run, values.get("summary", ""), values.get("plan_note", "")
+            )
+            await self.store.set_summary_ts(run.run_id, ts)
+        await self.thread.show_root(dataclasses.replace(run, phase="done"))
+        await self.store.finish(run.run_id)

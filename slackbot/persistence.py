@@ -1,0 +1,45 @@
+"""Opens the checkpointer and the store together: PostgreSQL when configured, else SQLite files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from slackbot.postgres import open_pool
+from slackbot.settings import Settings
+from slackbot.store import Store
+from slackbot.store.backends import PostgresDatabase, SqliteDatabase
+
+SETUP_LOCK = 0x6F726368  # advisory lock key: replicas starting together set up tables one by one
+
+
+@asynccontextmanager
+async def open_persistence(settings: Settings) -> AsyncIterator[tuple[BaseCheckpointSaver, Store]]:
+    if settings.database_url:
+        async with open_pool(settings.database_url) as pool:
+            saver = AsyncPostgresSaver(pool)
+            store = Store(PostgresDatabase(pool), lease_seconds=settings.lease_seconds)
+            async with pool.connection() as conn:
+                await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+                try:
+                    await saver.setup()
+                    await store.setup()
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+            yield saver, store
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    checkpoints = str(settings.data_dir / "checkpoints.sqlite")
+    async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
+        await saver.setup()
+        db = await SqliteDatabase.open(settings.data_dir / "orchestrate.sqlite")
+        try:
+            store = Store(db, lease_seconds=settings.lease_seconds)
+            await store.setup()
+            yield saver, store
+        finally:
+            await db.close()

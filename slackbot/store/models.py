@@ -1,0 +1,107 @@
+"""What the store keeps: runs (one per orchestration) and reviews (one per worker interrupt)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"  # a process holds the lease and drives the graph
+    WAITING = "waiting"  # paused on the reviews of `step`
+    FAILED = "failed"  # stopped by an error at its last checkpoint; Retry picks it up
+    DONE = "done"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    AWAITING_NOTES = "awaiting_notes"  # Revise clicked; the person's next thread reply is the notes
+    DECIDED = "decided"
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str  # also the LangGraph thread id
+    team_id: str
+    channel_id: str
+    started_by: str
+    topic: str
+    root_ts: str | None
+    status: RunStatus
+    phase: str  # what the root message shows: planning, drafting, waiting, resuming, ...
+    step: int
+    error: str | None
+    summary_ts: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Run:
+        return cls(
+            run_id=row["run_id"],
+            team_id=row["team_id"],
+            channel_id=row["channel_id"],
+            started_by=row["started_by"],
+            topic=row["topic"],
+            root_ts=row["root_ts"],
+            status=RunStatus(row["status"]),
+            phase=row["phase"],
+            step=row["step"],
+            error=row["error"],
+            summary_ts=row["summary_ts"],
+        )
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str  # the short value carried by buttons
+    run_id: str
+    step: int
+    interrupt_id: str
+    position: int
+    request: dict[str, Any]  # the interrupt payload (graphs/review.py)
+    message_ts: str | None
+    status: ReviewStatus
+    notes_requested_by: str | None
+    answer: dict[str, Any] | None  # the resume value once decided
+    decided_by: str | None
+    decided_at: float | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Review:
+        return cls(
+            review_id=row["review_id"],
+            run_id=row["run_id"],
+            step=row["step"],
+            interrupt_id=row["interrupt_id"],
+            position=row["position"],
+            request=json.loads(row["request"]),
+            message_ts=row["message_ts"],
+            status=ReviewStatus(row["status"]),
+            notes_requested_by=row["notes_requested_by"],
+            answer=json.loads(row["answer"]) if row["answer"] else None,
+            decided_by=row["decided_by"],
+            decided_at=row["decided_at"],
+        )
+
+
+class Outcome(StrEnum):
+    """How a click or reply was taken."""
+
+    RECORDED = "recorded"
+    ALREADY_DECIDED = "already_decided"
+    NOT_PENDING = "not_pending"  # finished step, finished run
+    UNKNOWN = "unknown"  # no such review (forged or expired value)
+    TAKEN = "taken"  # someone else is already writing notes for it
+    DUPLICATE = "duplicate"  # the same thread reply delivered again
+    NO_MATCH = "no_match"  # a thread reply that answers no open revision
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    review: Review | None = None
+    run: Run | None = None
+    decided: int = 0  # reviews of the step answered so far
+    total: int = 0
+    resume: bool = False  # this decision completed the step and claimed its resume
