@@ -15,6 +15,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+import openai
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from slack_sdk.errors import SlackApiError
@@ -63,13 +64,14 @@ def topic_problem(text: str) -> str | None:
 
 
 def describe(error: BaseException) -> str:
-    status = getattr(error, "status_code", None)
-    name = type(error).__name__
-    if type(error).__module__.startswith("openai"):
-        return f"the LLM call failed ({name}{f', HTTP {status}' if status else ''})"
+    """One line for the thread: what failed, without internals."""
+    if isinstance(error, openai.APIStatusError):
+        return f"the LLM call failed (HTTP {error.status_code})"
+    if isinstance(error, openai.APIError):
+        return f"the LLM call failed ({type(error).__name__})"
     if isinstance(error, SlackApiError):
         return f"Slack refused a call ({error.response.get('error', 'error')})"
-    return f"{name}: {str(error)[:200]}"
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 class Orchestrator:

@@ -24,6 +24,9 @@ SERVICES = web.AppKey("services", Services)
 
 
 async def slack_events(request: web.Request) -> web.Response:
+    # slack_sdk's verifier raises (→ 500) on a non-numeric timestamp: refuse it as unsigned.
+    if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+        return web.json_response({"error": "invalid request"}, status=401)
     bolt_request = await to_bolt_request(request)
     bolt_response = await request.app[BOLT_APP].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)

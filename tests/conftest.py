@@ -17,15 +17,23 @@ ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1
 
 
 @pytest.fixture(scope="session")
-def pg_url():
-    """A new, empty database on the test server, dropped afterwards; unreachable fails the test."""
+def pg_database():
+    """A new database on the test server, dropped afterwards; unreachable fails the test."""
     name = f"orchestrate_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
-    yield url
+    yield psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_database):
+    """An empty schema of its own for each test, as the connection's search_path."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return psycopg.conninfo.make_conninfo(pg_database, options=f"-c search_path={schema}")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import time
 import uuid
@@ -111,7 +110,7 @@ class SlackEmulator:
         self.changed = asyncio.Event()
         self._failures: dict[str, deque[tuple[int, int]]] = defaultdict(deque)
         self._last_post: dict[str, float] = {}
-        self._clock = itertools.count(1)
+        self._last_ts = 0.0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -309,7 +308,9 @@ class SlackEmulator:
     # -- the Web API --------------------------------------------------------------------------
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._clock):06d}"
+        """Like Slack's: seconds.microseconds, unique and increasing."""
+        self._last_ts = max(time.time(), self._last_ts + 1e-6)
+        return f"{self._last_ts:.6f}"
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
         args: dict[str, Any] = dict(request.query)
