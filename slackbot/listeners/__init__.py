@@ -9,7 +9,8 @@ from slackbot.orchestrator import Orchestrator
 
 # What the code registers and needs; tests/test_manifest.py holds manifest.yml to exactly this.
 SLASH_COMMANDS = [commands.COMMAND]
-BOT_EVENTS = ["message.channels", "message.groups"]  # thread replies carry revision notes
+# Thread replies carry revision notes: `message` events from public and private channels.
+BOT_EVENTS = [f"{events.EVENT}.channels", f"{events.EVENT}.groups"]
 BOT_SCOPES = ["commands", "chat:write", "reactions:write", "channels:history", "groups:history"]
 
 

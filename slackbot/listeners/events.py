@@ -6,9 +6,11 @@ from slack_bolt.async_app import AsyncApp
 
 from slackbot.orchestrator import Orchestrator
 
+EVENT = "message"
+
 
 def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
-    @app.event("message")
+    @app.event(EVENT)
     async def thread_reply(event: dict) -> None:
         # Only plain replies inside a thread; edits, joins and bot posts have a subtype.
         thread_ts, ts = event.get("thread_ts"), event.get("ts")
