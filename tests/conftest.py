@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")  # before langgraph is imported
 
 import uuid
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -29,11 +30,15 @@ def pg_database():
 
 @pytest.fixture
 def pg_url(pg_database):
-    """An empty schema of its own for each test, as the connection's search_path."""
+    """A postgresql:// URL with an empty schema of its own for each test (as search_path)."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    return psycopg.conninfo.make_conninfo(pg_database, options=f"-c search_path={schema}")
+        info = conn.info
+        auth = quote(info.user) + (f":{quote(info.password)}" if info.password else "")
+        host = "127.0.0.1" if info.host.startswith("/") else info.host
+        options = quote(f"-c search_path={schema}")
+        return f"postgresql://{auth}@{host}:{info.port}/{info.dbname}?options={options}"
 
 
 @pytest.fixture
