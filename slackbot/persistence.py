@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from psycopg import AsyncConnection
 
 from slackbot.postgres import open_pool
 from slackbot.settings import Settings
@@ -15,6 +18,22 @@ from slackbot.store import Store
 from slackbot.store.backends import PostgresDatabase, SqliteDatabase
 
 SETUP_LOCK = 0x6F726368  # advisory lock key: replicas starting together set up tables one by one
+SETUP_WAIT_SECONDS = 120
+
+
+async def _take_setup_lock(conn: AsyncConnection) -> None:
+    """Poll instead of blocking: the saver's migrations run CREATE INDEX CONCURRENTLY, which
+    waits for every open statement, including another replica's blocked pg_advisory_lock:
+    an undetected deadlock. A replica that polls is idle between tries."""
+    deadline = time.monotonic() + SETUP_WAIT_SECONDS
+    while True:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (SETUP_LOCK,))
+        row = await cursor.fetchone()
+        if row and row["taken"]:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("another replica has been setting up the database for too long")
+        await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
@@ -24,7 +43,7 @@ async def open_persistence(settings: Settings) -> AsyncIterator[tuple[BaseCheckp
             saver = AsyncPostgresSaver(pool)
             store = Store(PostgresDatabase(pool), lease_seconds=settings.lease_seconds)
             async with pool.connection() as conn:
-                await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+                await _take_setup_lock(conn)
                 try:
                     await saver.setup()
                     await store.setup()

@@ -111,10 +111,12 @@ def summaries(slack, root_ts):
 
 
 async def start_run(slack, topic="Open an office in Berlin", user=ANA, url=None):
+    before = len(slack.roots(CHANNEL))
     status, body = await slack.slash_command(user, CHANNEL, topic, url=url)
     assert status == 200, body
-    root = await slack.wait_for(lambda: slack.roots(CHANNEL) and slack.roots(CHANNEL)[-1])
-    return root
+    return await slack.wait_for(
+        lambda: len(roots := slack.roots(CHANNEL)) > before and roots[before]
+    )
 
 
 async def wait_reviews(slack, root_ts, workers: set[str], timeout=15.0):

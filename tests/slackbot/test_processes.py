@@ -36,9 +36,9 @@ async def spawn(slack, llm_server, pg_url, tmp_path):
     processes: list[AppProcess] = []
 
     async def start(name: str) -> AppProcess:
-        process = await AppProcess(env, tmp_path, name).start()
-        processes.append(process)
-        return process
+        process = AppProcess(env, tmp_path, name)
+        processes.append(process)  # stopped at teardown even if it never became healthy
+        return await process.start()
 
     yield start
     await asyncio.gather(*(p.stop() for p in processes))
@@ -142,3 +142,14 @@ async def test_sigkill_while_resuming_then_restart(slack, llm_server, spawn, pg_
         assert decided == [(4,)]
     finally:
         await a2.stop()
+
+
+async def test_replicas_starting_together_all_come_up(spawn, pg_url):
+    # Each sets up the schema at the same moment; the checkpointer's migrations use
+    # CREATE INDEX CONCURRENTLY, which once deadlocked against a blocked setup lock.
+    processes = await asyncio.gather(*(spawn(f"r{i}") for i in range(3)))
+    assert all(p.process and p.process.returncode is None for p in processes)
+    tables = db_rows(pg_url, "SELECT count(*) FROM orchestrate_runs")
+    assert tables == [(0,)]
+    await asyncio.gather(*(p.stop() for p in processes))
+    assert all(p.process and p.process.returncode == 0 for p in processes)  # clean SIGTERM exit
