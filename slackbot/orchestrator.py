@@ -92,6 +92,7 @@ class Orchestrator:
         self._tasks: set[asyncio.Task] = set()
         self._driving: set[str] = set()
         self._recovery: asyncio.Task | None = None
+        self._closing = False
 
     # -- what people do -----------------------------------------------------------------------
 
@@ -175,6 +176,7 @@ class Orchestrator:
         self._recovery = asyncio.create_task(self._recover_forever())
 
     async def close(self) -> None:
+        self._closing = True  # listeners still finishing must not start new work
         tasks = [*self._tasks, *([self._recovery] if self._recovery else [])]
         for task in tasks:
             task.cancel()
@@ -198,6 +200,9 @@ class Orchestrator:
             await asyncio.sleep(self.store.lease_seconds / 3)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._closing:
+            work.close()  # the lease expires and another process (or the restart) takes over
+            return
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -237,7 +242,8 @@ class Orchestrator:
     async def _stop(self, run_id: str, error: BaseException) -> None:
         try:
             run = await self.store.fail(run_id, describe(error))
-        except LeaseLost:
+        except Exception:  # lease lost, or the database is gone too: recovery takes it from here
+            log.exception("could not record that run %s stopped", run_id)
             return
         try:
             await self.thread.post_failure(run)

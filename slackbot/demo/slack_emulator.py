@@ -108,11 +108,30 @@ class SlackEmulator:
         self.messages: dict[tuple[str, str], Message] = {}
         self.channels: dict[str, set[str]] = defaultdict(set)  # channel → members
         self.changed = asyncio.Event()
+        self.version = 0  # bumped on every change; the demo page long-polls on it
+        self._version_waiters: list[asyncio.Future[None]] = []
         self._failures: dict[str, deque[tuple[int, int]]] = defaultdict(deque)
         self._last_post: dict[str, float] = {}
         self._last_ts = 0.0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+
+    def _touch(self) -> None:
+        self.version += 1
+        self.changed.set()
+        for waiter in self._version_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._version_waiters.clear()
+
+    async def wait_version(self, since: int, timeout: float) -> int:
+        """Wait until something changed after version `since` (a long poll), or the timeout."""
+        if self.version <= since:
+            waiter = asyncio.get_running_loop().create_future()
+            self._version_waiters.append(waiter)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, timeout)
+        return self.version
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -270,7 +289,7 @@ class SlackEmulator:
     def post_as_person(self, user: str, channel: str, text: str, thread_ts: str | None) -> Message:
         message = Message(channel, self._next_ts(), user, text, thread_ts=thread_ts)
         self.messages[(channel, message.ts)] = message
-        self.changed.set()
+        self._touch()
         return message
 
     def message_event(self, message: Message) -> str:
@@ -329,7 +348,7 @@ class SlackEmulator:
         args = await self._args(request)
         status, headers, body = self._answer(method, args, request.headers.get("Authorization"))
         self.calls.append(Call(method, args, status))
-        self.changed.set()
+        self._touch()
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(self, method: str, args: dict[str, Any], auth: str | None):
@@ -445,7 +464,7 @@ class SlackEmulator:
         self.responses.append(
             {"channel": request.match_info["channel"], "user": request.match_info["user"], **body}
         )
-        self.changed.set()
+        self._touch()
         return web.Response(text="ok")
 
 

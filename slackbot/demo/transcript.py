@@ -1,0 +1,52 @@
+"""A thread as a person reads it, in plain text: for the scripted demo and for tests."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from slackbot.demo.slack_emulator import Message
+
+
+def plain(text: str, names: dict[str, str]) -> str:
+    """Slack mrkdwn → what a reader sees: names for mentions, dates, no entity escapes."""
+    text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
+    text = re.sub(r"<@(\w+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+    text = re.sub(r"<([^|<>]+)\|([^<>]+)>", r"\2", text)
+    text = re.sub(r"(^|[\s(])\*([^*\n]+)\*", r"\1\2", text)  # *bold*
+    return html.unescape(text).replace("\u2060", "")
+
+
+def block_lines(block: dict[str, Any], names: dict[str, str]) -> list[str]:
+    kind = block.get("type")
+    if kind in {"header", "section", "markdown"}:
+        text = block["text"] if kind == "markdown" else block["text"]["text"]
+        return plain(text, names).splitlines()
+    if kind == "context":
+        return [" ".join(plain(e.get("text", ""), names) for e in block["elements"])]
+    if kind == "actions":
+        return ["  ".join(f"[{e['text']['text']}]" for e in block["elements"])]
+    return []
+
+
+def message_text(message: Message, names: dict[str, str] | None = None) -> str:
+    names = names or {}
+    if not message.blocks:
+        return plain(message.text, names)
+    return "\n".join(line for b in message.blocks for line in block_lines(b, names))
+
+
+def thread_transcript(messages: list[Message], names: dict[str, str]) -> str:
+    """Root first, then each reply indented, with who wrote it and its reactions."""
+    out = []
+    for index, message in enumerate(messages):
+        who = names.get(message.user, message.user)
+        lines = message_text(message, names).splitlines() or [""]
+        lead, pad = ("", "") if index == 0 else ("  ├─ ", "  │  ")
+        out.append(f"{lead}{who}: {lines[0]}")
+        out.extend(f"{pad}{' ' * (len(who) + 2)}{line}" for line in lines[1:])
+        if message.reactions:
+            out.append(f"{pad}{' ' * (len(who) + 2)}(reactions: {', '.join(message.reactions)})")
+        out.append(pad.rstrip())
+    return "\n".join(out).rstrip()
