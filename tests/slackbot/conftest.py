@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from contextlib import asynccontextmanager
 
 import psycopg
 import pytest
 
-from slackbot.blocks import ACTION_APPROVE
+from slackbot.demo import script
 from slackbot.demo.slack_emulator import SlackEmulator
 from slackbot.server import running_app
 from slackbot.settings import Settings
@@ -89,21 +88,9 @@ def block_text(message) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def worker_of(message) -> str | None:
-    found = re.search(r"\((\w+)\)", message.blocks[0]["text"]["text"]) if message.blocks else None
-    return found.group(1) if found else None
-
-
 def open_reviews(slack, root_ts) -> dict[str, object]:
     """Review messages in the thread that still show an Approve button, by worker id."""
-    found = {}
-    for message in slack.thread(CHANNEL, root_ts):
-        try:
-            slack.find_button(message, ACTION_APPROVE)
-        except LookupError:
-            continue
-        found[worker_of(message)] = message
-    return found
+    return script.open_reviews(slack, CHANNEL, root_ts)
 
 
 def summaries(slack, root_ts):
