@@ -57,6 +57,7 @@ class OpenAIServer:
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
         self.requests: list[dict[str, Any]] = []
+        self.spans: list[tuple[float, float]] = []  # (arrived, answered), monotonic, per request
         self.script: deque[str] = deque()
         self._failures: deque[int] = deque()
         self._ids = itertools.count(1)
@@ -92,10 +93,12 @@ class OpenAIServer:
         )
 
     async def _completions(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         body = await request.json()
         self.requests.append(body)
         if self.delay:
             await asyncio.sleep(self.delay)
+        self.spans.append((arrived, time.monotonic()))
         if self._failures:
             status = self._failures.popleft()
             error = {"message": f"stand-in failure {status}", "type": "server_error"}

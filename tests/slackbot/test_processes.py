@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from slackbot.blocks import ACTION_APPROVE, ACTION_REVISE
+from slackbot.demo.process import AppProcess
 from tests.slackbot.conftest import (
     ANA,
     BEN,
@@ -15,7 +16,6 @@ from tests.slackbot.conftest import (
     summaries,
     wait_reviews,
 )
-from tests.slackbot.processes import AppProcess
 
 WORKERS = {"researcher", "critic", "editor"}
 LEASE_SECONDS = 2

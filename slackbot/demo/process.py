@@ -1,4 +1,4 @@
-"""The app as a real `python -m slackbot` process, to run two at once or SIGKILL one."""
+"""The app as a real `python -m slackbot` process: tests and benchmarks run, SIGKILL or measure it."""
 
 from __future__ import annotations
 
@@ -62,3 +62,10 @@ class AppProcess:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process now (Linux)."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kib) * 1024
