@@ -32,9 +32,8 @@ def table(rows: list[dict]) -> str:
     ]
     for r in rows:
         met = "✅" if r["met"] else "❌ missed"
-        lines.append(
-            f"| {r['figure']} | {r['measured']} | {r['floor']} | {r['ratio']} | {r['target']} | {met} |"
-        )
+        cells = [r["figure"], r["measured"], r["floor"], r["ratio"], r["target"], met]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -245,33 +245,34 @@ async def _wait_http(url: str, timeout: float = 30.0) -> None:
 
 async def click_to_resume(tmp: Path, runs: int = 20) -> list[Row]:
     delays, round_trips = [], []
-    async with environment(tmp) as env:
-        async with await psycopg.AsyncConnection.connect(env.database_url, autocommit=True) as db:
-            for i in range(runs):
-                before = len(env.slack.roots(CHANNEL))
-                await env.slack.slash_command(PEOPLE[0], CHANNEL, f"resume {i}")
-                root = await env.slack.wait_for(
-                    lambda b=before: len(r := env.slack.roots(CHANNEL)) > b and r[b], 30
-                )
-                thread = lambda r=root: [  # noqa: E731
-                    m for m in reviews_in(env.slack) if m.thread_ts == r.ts
-                ]
-                reviews = await env.slack.wait_for(lambda: len(thread()) == 3 and thread(), 30)
-                await env.slack.wait_for(lambda r=root: "Waiting" in json.dumps(r.blocks), 30)
-                for message in reviews[:2]:
-                    await env.slack.click(PEOPLE[0], message, ACTION_APPROVE)
-                await env.slack.wait_for(lambda r=root: "2 of 3 in" in json.dumps(r.blocks), 30)
-                seen = len(env.llm.spans) + len(env.llm.requests)
-                started = time.monotonic()
-                await env.slack.click(PEOPLE[0], reviews[2], ACTION_APPROVE)
-                await env.slack.wait_for(
-                    lambda s=seen: len(env.llm.spans) + len(env.llm.requests) > s, 30
-                )
-                delays.append(env.llm.spans[-1][0] - started)
-                probe = time.monotonic()
-                await db.execute("SELECT 1")
-                round_trips.append(time.monotonic() - probe)
-                await env.app.services.orchestrator.wait_idle()  # type: ignore[union-attr]
+    async with (
+        environment(tmp) as env,
+        await psycopg.AsyncConnection.connect(env.database_url, autocommit=True) as db,
+    ):
+        for i in range(runs):
+            before = len(env.slack.roots(CHANNEL))
+            await env.slack.slash_command(PEOPLE[0], CHANNEL, f"resume {i}")
+            root = await env.slack.wait_for(
+                lambda b=before: len(r := env.slack.roots(CHANNEL)) > b and r[b], 30
+            )
+            reviews = await env.slack.wait_for(
+                lambda r=root: len(t := _thread_reviews(env.slack, r)) == 3 and t, 30
+            )
+            await env.slack.wait_for(lambda r=root: "Waiting" in json.dumps(r.blocks), 30)
+            for message in reviews[:2]:
+                await env.slack.click(PEOPLE[0], message, ACTION_APPROVE)
+            await env.slack.wait_for(lambda r=root: "2 of 3 in" in json.dumps(r.blocks), 30)
+            seen = len(env.llm.spans) + len(env.llm.requests)
+            started = time.monotonic()
+            await env.slack.click(PEOPLE[0], reviews[2], ACTION_APPROVE)
+            await env.slack.wait_for(
+                lambda s=seen: len(env.llm.spans) + len(env.llm.requests) > s, 30
+            )
+            delays.append(env.llm.spans[-1][0] - started)
+            probe = time.monotonic()
+            await db.execute("SELECT 1")
+            round_trips.append(time.monotonic() - probe)
+            await env.app.services.orchestrator.wait_idle()  # type: ignore[union-attr]
     p50 = median(delays)
     return [
         {
@@ -283,6 +284,10 @@ async def click_to_resume(tmp: Path, runs: int = 20) -> list[Row]:
             "met": p50 < 0.05,
         }
     ]
+
+
+def _thread_reviews(slack: SlackEmulator, root: Message) -> list[Message]:
+    return [m for m in reviews_in(slack) if m.thread_ts == root.ts]
 
 
 # -- memory ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The app as a real `python -m slackbot` process: tests and benchmarks run, SIGKILL or measure it."""
+"""The app as a real `python -m slackbot` process, for tests and benchmarks to kill or measure."""
 
 from __future__ import annotations
 
