@@ -73,8 +73,7 @@ def slack_date(epoch: float) -> str:
 
 
 ROOT_PHASES = {
-    "planning": "🧭 Planning the work…",
-    "drafting": "✍️ Workers are drafting…",
+    "planning": "🧭 Planning the work and drafting…",
     "waiting": "👀 Waiting for reviews: {decided} of {total} in",
     "resuming": "⚙️ Resuming with your answers…",
     "done": "✅ Done: the summary is in the thread",

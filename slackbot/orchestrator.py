@@ -181,6 +181,7 @@ class Orchestrator:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.thread.close()
         with contextlib.suppress(Exception):
             await self.store.release_leases()
 
@@ -278,18 +279,8 @@ class Orchestrator:
             else:
                 await self._finish(run, snapshot.values, recovering)
                 return
-            run = await self._run_graph(run, graph_input, config)
+            await self.graph.ainvoke(graph_input, config, context=self.context)
         raise RuntimeError("the graph made no progress")
-
-    async def _run_graph(self, run: Run, graph_input: Any, config: dict) -> Run:
-        async for update in self.graph.astream(
-            graph_input, config, context=self.context, stream_mode="updates"
-        ):
-            if "plan" in update and run.phase != "drafting":
-                await self.store.set_phase(run.run_id, "drafting")
-                run = dataclasses.replace(run, phase="drafting")
-                await self.thread.show_root(run)
-        return run
 
     async def _open_step(self, run: Run, pending: list, recovering: bool) -> tuple[Run, bool]:
         run = await self.store.open_step(run.run_id, [(i.id, i.value) for i in pending])

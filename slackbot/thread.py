@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -17,9 +18,24 @@ REVIEW_EVENT = "orchestrate_review"
 SUMMARY_EVENT = "orchestrate_summary"
 
 
+# Root progress is coalesced: within ROOT_DELAY the most advanced state wins, and only it is
+# sent. This keeps Slack calls per orchestration near 2n + 4 however fast clicks come.
+ROOT_DELAY = 0.5
+_PHASE_ORDER = {"planning": 0, "waiting": 1, "resuming": 2, "failed": 3, "done": 4}
+_FINAL = {"failed", "done"}
+
+
 class SlackThread:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, root_delay: float = ROOT_DELAY) -> None:
         self.client = client
+        self.root_delay = root_delay
+        self._root_pending: dict[str, tuple[tuple[int, int, int], Run, int, int]] = {}
+        self._root_timers: dict[str, asyncio.Task] = {}
+
+    async def close(self) -> None:
+        for timer in self._root_timers.values():
+            timer.cancel()
+        await asyncio.gather(*self._root_timers.values(), return_exceptions=True)
 
     async def post_root(self, run: Run) -> str:
         response = await self.client.chat_postMessage(
@@ -28,9 +44,33 @@ class SlackThread:
         return response["ts"]
 
     async def show_root(self, run: Run, decided: int = 0, total: int = 0) -> None:
-        """Progress on the root message is cosmetic: a failure is logged, never fatal."""
+        """Show progress on the root message: at once when final, else coalesced."""
         if not run.root_ts:
             return
+        if run.phase in _FINAL:
+            timer = self._root_timers.pop(run.run_id, None)
+            if timer:
+                timer.cancel()
+            self._root_pending.pop(run.run_id, None)
+            await self._update_root(run, decided, total)
+            return
+        order = (run.step, _PHASE_ORDER.get(run.phase, 0), decided)
+        pending = self._root_pending.get(run.run_id)
+        if pending is None or order >= pending[0]:
+            self._root_pending[run.run_id] = (order, run, decided, total)
+        if run.run_id not in self._root_timers:
+            self._root_timers[run.run_id] = asyncio.create_task(self._root_later(run.run_id))
+
+    async def _root_later(self, run_id: str) -> None:
+        await asyncio.sleep(self.root_delay)
+        self._root_timers.pop(run_id, None)
+        pending = self._root_pending.pop(run_id, None)
+        if pending:
+            _, run, decided, total = pending
+            await self._update_root(run, decided, total)
+
+    async def _update_root(self, run: Run, decided: int, total: int) -> None:
+        """Progress on the root message is cosmetic: a failure is logged, never fatal."""
         try:
             await self.client.chat_update(
                 channel=run.channel_id,

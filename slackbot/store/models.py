@@ -30,7 +30,7 @@ class Run:
     topic: str
     root_ts: str | None
     status: RunStatus
-    phase: str  # what the root message shows: planning, drafting, waiting, resuming, ...
+    phase: str  # what the root message shows: planning, waiting, resuming, done, failed
     step: int
     error: str | None
     summary_ts: str | None

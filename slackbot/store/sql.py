@@ -172,9 +172,6 @@ class Store:
     async def set_summary_ts(self, run_id: str, ts: str) -> None:
         await self._update_run(run_id, {"summary_ts": ts})
 
-    async def set_phase(self, run_id: str, phase: str) -> None:
-        await self._update_run(run_id, {"phase": phase}, held=True)
-
     async def set_message_ts(self, review_id: str, ts: str) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
