@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sys
 import time
@@ -197,7 +198,7 @@ async def ack_latency(tmp: Path) -> list[Row]:
         try:
             env.slack.app_url = app.url
             await env.slack.slash_command(PEOPLE[0], CHANNEL, "ack latency")
-            review = (await env.slack.wait_for(lambda: reviews_in(env.slack), 30))[0]
+            review = copy.deepcopy((await env.slack.wait_for(lambda: reviews_in(env.slack), 30))[0])
             await env.slack.click(
                 PEOPLE[0], review, ACTION_APPROVE
             )  # decided: later clicks are repeats
