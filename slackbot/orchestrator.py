@@ -83,6 +83,7 @@ class Orchestrator:
         thread: SlackThread,
         context: Context,
         approvers: frozenset[str] = frozenset(),
+        max_concurrent_runs: int = 16,
     ) -> None:
         self.store = store
         self.graph = graph
@@ -93,6 +94,9 @@ class Orchestrator:
         self._driving: set[str] = set()
         self._recovery: asyncio.Task | None = None
         self._closing = False
+        # Bounds memory and database connections when many steps complete at once; the
+        # runs that wait keep their leases alive.
+        self._slots = asyncio.Semaphore(max_concurrent_runs)
 
     # -- what people do -----------------------------------------------------------------------
 
@@ -216,7 +220,8 @@ class Orchestrator:
         assert driver is not None
         keeper = asyncio.create_task(self._keep_lease(run.run_id, driver))
         try:
-            await self._advance(run, recovering)
+            async with self._slots:
+                await self._advance(run, recovering)
         except LeaseLost:
             log.warning("run %s was taken over by another process", run.run_id)
         except asyncio.CancelledError:

@@ -52,6 +52,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             thread=SlackThread(slack),
             context=context,
             approvers=settings.approvers,
+            max_concurrent_runs=settings.max_concurrent_runs,
         )
         try:
             yield Services(settings, store, slack, orchestrator)

@@ -40,6 +40,7 @@ class Settings:
     llm_timeout: float = 60.0
     llm_max_retries: int = 2
     lease_seconds: float = 30.0
+    max_concurrent_runs: int = 16  # graph runs one process drives at once
 
     @property
     def socket_mode(self) -> bool:
@@ -102,4 +103,5 @@ class Settings:
             max_workers=int(number("ORCHESTRATE_MAX_WORKERS", 3)),
             max_revisions=int(number("ORCHESTRATE_MAX_REVISIONS", 3)),
             lease_seconds=float(number("ORCHESTRATE_LEASE_SECONDS", 30.0, float)),
+            max_concurrent_runs=int(number("ORCHESTRATE_MAX_CONCURRENT_RUNS", 16)),
         )
