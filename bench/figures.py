@@ -127,26 +127,19 @@ class ApprovingSlack(SlackEmulator):
 
 
 async def throughput(tmp: Path, count: int) -> list[Row]:
-    import bench.harness as harness
-
-    original = harness.SlackEmulator
-    harness.SlackEmulator = ApprovingSlack  # type: ignore[misc]
-    try:
-        async with environment(tmp) as env:
-            slack: ApprovingSlack = env.slack  # type: ignore[assignment]
-            before = committed_transactions(env.database_url)
-            started = time.monotonic()
-            await gather_limited(
-                50, *(slack.slash_command(PEOPLE[0], CHANNEL, f"topic {i}") for i in range(count))
-            )
-            await slack.wait_for(lambda: slack.summaries >= count, 60 + count * 2)
-            took = time.monotonic() - started
-            await env.app.services.orchestrator.wait_idle()  # type: ignore[union-attr]
-            transactions = committed_transactions(env.database_url) - before
-            calls = len([c for c in slack.calls if c.method != "auth.test"])
-            clicks = len(slack.clicks)
-    finally:
-        harness.SlackEmulator = original  # type: ignore[misc]
+    async with environment(tmp, slack_class=ApprovingSlack) as env:
+        slack: ApprovingSlack = env.slack  # type: ignore[assignment]
+        before = committed_transactions(env.database_url)
+        started = time.monotonic()
+        await gather_limited(
+            50, *(slack.slash_command(PEOPLE[0], CHANNEL, f"topic {i}") for i in range(count))
+        )
+        await slack.wait_for(lambda: slack.summaries >= count, 60 + count * 2)
+        took = time.monotonic() - started
+        await env.app.services.orchestrator.wait_idle()  # type: ignore[union-attr]
+        transactions = committed_transactions(env.database_url) - before
+        calls = len([c for c in slack.calls if c.method != "auth.test"])
+        clicks = len(slack.clicks)
     per_run = calls / count
     return [
         {
@@ -263,13 +256,11 @@ async def click_to_resume(tmp: Path, runs: int = 20) -> list[Row]:
             for message in reviews[:2]:
                 await env.slack.click(PEOPLE[0], message, ACTION_APPROVE)
             await env.slack.wait_for(lambda r=root: "2 of 3 in" in json.dumps(r.blocks), 30)
-            seen = len(env.llm.spans) + len(env.llm.requests)
+            seen = len(env.llm.spans)
             started = time.monotonic()
             await env.slack.click(PEOPLE[0], reviews[2], ACTION_APPROVE)
-            await env.slack.wait_for(
-                lambda s=seen: len(env.llm.spans) + len(env.llm.requests) > s, 30
-            )
-            delays.append(env.llm.spans[-1][0] - started)
+            await env.slack.wait_for(lambda s=seen: len(env.llm.spans) > s, 30)
+            delays.append(env.llm.spans[seen][0] - started)
             probe = time.monotonic()
             await db.execute("SELECT 1")
             round_trips.append(time.monotonic() - probe)

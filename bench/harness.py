@@ -88,9 +88,14 @@ class Environment:
 
 @asynccontextmanager
 async def environment(
-    tmp: Path, *, in_process: bool = True, post_rate: float | None = None, **overrides: object
+    tmp: Path,
+    *,
+    in_process: bool = True,
+    post_rate: float | None = None,
+    slack_class: type[SlackEmulator] = SlackEmulator,
+    **overrides: object,
 ) -> AsyncIterator[Environment]:
-    slack = SlackEmulator(post_rate_per_channel=post_rate)
+    slack = slack_class(post_rate_per_channel=post_rate)
     llm = OpenAIServer()
     await slack.start()
     await llm.start()

@@ -108,11 +108,6 @@ class Store:
             )
         return Run.from_row(row) if row else None
 
-    async def get_review(self, review_id: str) -> Review | None:
-        async with self.db.transaction() as tx:
-            row = await self._review(tx, review_id)
-        return Review.from_row(row) if row else None
-
     async def step_reviews(self, run_id: str, step: int) -> list[Review]:
         async with self.db.transaction() as tx:
             rows = await tx.fetchall(

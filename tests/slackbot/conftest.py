@@ -79,9 +79,8 @@ def block_text(message) -> str:
     """Everything a person can read in a message: its blocks' text, flattened."""
     parts = []
     for block in message.blocks:
-        for key in ("text",):
-            value = block.get(key)
-            parts.append(value if isinstance(value, str) else (value or {}).get("text", ""))
+        value = block.get("text")
+        parts.append(value if isinstance(value, str) else (value or {}).get("text", ""))
         for element in block.get("elements", []):
             parts.append(element.get("text", "") if isinstance(element.get("text"), str)
                          else (element.get("text") or {}).get("text", ""))  # fmt: skip
