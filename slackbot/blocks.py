@@ -18,12 +18,20 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from slackbot.reviews import KINDS, WORKER, Form
+from slackbot.reviews.readable import fields_blocks
 from slackbot.safe_text import clip, neutralize, quote
 from slackbot.store import Review, ReviewStatus, Run
+from slackbot.store.models import BUILTIN_GRAPH
 
 ACTION_APPROVE = "review_approve"
 ACTION_REVISE = "review_revise"
 ACTION_RETRY = "run_retry"
+# Controls of the other review kinds: `review_answer_<n>` answers at once with control n,
+# `review_form_<n>` opens control n's form; the button's value is the review id.
+ACTION_ANSWER = "review_answer_"
+ACTION_FORM = "review_form_"
+FORM_CALLBACK = "review_form"
 
 MARKDOWN_BUDGET = 11_000  # Slack allows 12,000 characters of markdown per message
 SECTION_LIMIT = 3_000
@@ -72,6 +80,13 @@ def slack_date(epoch: float) -> str:
     return f"<!date^{int(epoch)}^{{date_short_pretty}} at {{time}}|{moment}>"
 
 
+GENERIC_PHASES = {
+    "planning": "⚙️ Running…",
+    "waiting": "👀 Waiting for answers: {decided} of {total} in",
+    "resuming": "⚙️ Resuming with your answers…",
+    "done": "✅ Done: the result is in the thread",
+    "failed": "⚠️ Stopped: {error}. Use Retry in the thread",
+}
 ROOT_PHASES = {
     "planning": "🧭 Planning the work and drafting…",
     "waiting": "👀 Waiting for reviews: {decided} of {total} in",
@@ -82,20 +97,25 @@ ROOT_PHASES = {
 
 
 def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
-    status = ROOT_PHASES.get(run.phase, run.phase).format(
+    builtin = run.graph == BUILTIN_GRAPH
+    phases = ROOT_PHASES if builtin else GENERIC_PHASES
+    status = phases.get(run.phase, run.phase).format(
         decided=decided, total=total, error=neutralize(clip(run.error or "error", 200))
     )
-    topic = neutralize(run.topic)
+    topic = neutralize(run.topic) or "_(no text)_"
+    title = "🧭 Orchestration" if builtin else f"🧩 {neutralize(run.graph)}"
     return _render(
-        f"Orchestration: {topic}",
+        f"{title}: {topic}",
         [
-            _mrkdwn(f"*🧭 Orchestration:* {topic}"),
+            _mrkdwn(f"*{title}:* {topic}"),
             _context(f"Started by <@{run.started_by}> · {status}"),
         ],
     )
 
 
 def review_message(review: Review) -> Message:
+    if review.kind != WORKER:
+        return kind_review_message(review)
     request = review.request
     worker, role = neutralize(request["worker_id"]), neutralize(request["role"])
     round_text = f"Round {request['round']} of {request['max_rounds']}"
@@ -154,3 +174,107 @@ def failure_message(run: Run, retried_by: str | None = None) -> Message:
         retry = ButtonElement(text="Retry", action_id=ACTION_RETRY, value=run.run_id)
         blocks.append(ActionsBlock(block_id=f"retry-{run.run_id}", elements=[retry]))
     return _render(f"The run stopped: {error}", blocks)
+
+
+# -- the other review kinds -------------------------------------------------------------------
+
+
+def kind_review_message(review: Review) -> Message:
+    """A review of any kind but the worker's: the kind's body, then its controls or the answer."""
+    kind = KINDS[review.kind]
+    body = kind.body(review)[:46]
+    title = neutralize(kind.title(review))
+    if review.status == ReviewStatus.DECIDED:
+        when = slack_date(review.decided_at or 0)
+        answered = f"✅ <@{review.decided_by}> answered *{kind.describe(review)}* · {when}"
+        return Message(
+            text=clip(f"Answered: {title}", FALLBACK_LIMIT), blocks=[*body, _ctx(answered)]
+        )
+    buttons = []
+    for index, control in enumerate(kind.controls(review)[:25]):
+        button: dict[str, Any] = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": clip(control.label, 75)},
+            "action_id": f"{ACTION_FORM if control.form else ACTION_ANSWER}{index}",
+            "value": review.review_id,
+        }
+        if control.style:
+            button["style"] = control.style
+        buttons.append(button)
+    actions = {"type": "actions", "block_id": f"review-{review.review_id}", "elements": buttons}
+    return Message(text=clip(f"Answer needed: {title}", FALLBACK_LIMIT), blocks=[*body, actions])
+
+
+def _ctx(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
+
+
+def form_view(review: Review, control: int, form: Form) -> dict[str, Any]:
+    """The modal for a review's form; its private_metadata names the review and the control."""
+    question = clip(neutralize(KINDS[review.kind].title(review)), 2_000)
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "private_metadata": f"{review.review_id}|{control}",
+        "title": {"type": "plain_text", "text": clip(form.title, 24)},
+        "submit": {"type": "plain_text", "text": clip(form.submit, 24)},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [_ctx(question), *form.blocks][:100],
+    }
+
+
+@dataclass(frozen=True)
+class FormReply:
+    """How to answer a form submission: errors on its inputs, a notice instead, or close."""
+
+    errors: dict[str, str] | None = None
+    notice: str | None = None
+
+    def ack_kwargs(self) -> dict[str, Any]:
+        if self.errors:
+            return {"response_action": "errors", "errors": self.errors}
+        if self.notice:
+            return {"response_action": "update", "view": notice_view(self.notice)}
+        return {}
+
+
+def notice_view(text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Nothing changed"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3_000)}}],
+    }
+
+
+def result_message(result: Any, outputs: tuple[str, ...] | None) -> Message:
+    """A graph's result: the last AI message of a `messages` graph, a single string field as
+    Markdown, otherwise the output fields."""
+    values = result if isinstance(result, dict) else {"result": result}
+    if outputs is not None:
+        values = {k: v for k, v in values.items() if k in outputs} or values
+    text = _last_ai_text(values.get("messages"))
+    strings = [v for v in values.values() if isinstance(v, str)]
+    if text is None and len(values) == 1 and len(strings) == 1:
+        text = strings[0]
+    if text is not None:
+        return _render(
+            "Result: " + neutralize(clip(text, 200)), [_header("🏁 Result"), _markdown(text)]
+        )
+    shown = fields_blocks(values, max_blocks=45) or [_ctx("_The graph ended with no output._")]
+    return Message(text="Result", blocks=[_header("🏁 Result").to_dict(), *shown])
+
+
+def _last_ai_text(messages: Any) -> str | None:
+    if not isinstance(messages, list):
+        return None
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("type") in ("ai", "AIMessage", "assistant"):
+            content = message.get("content")
+            if isinstance(content, list):
+                content = "".join(
+                    part.get("text", "") if isinstance(part, dict) else str(part)
+                    for part in content
+                )
+            return str(content or "")
+    return None

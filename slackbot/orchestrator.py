@@ -16,28 +16,32 @@ from collections.abc import Coroutine
 from typing import Any
 
 import openai
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
 from slack_sdk.errors import SlackApiError
 
-from graphs.context import Context
-from graphs.review import APPROVE, pending_interrupts
-from slackbot.store import Decision, Outcome, Run, Store
-from slackbot.store.sql import LeaseLost
+from graphs.review import APPROVE
+from slackbot import blocks
+from slackbot.catalog import Catalog, HostedGraph
+from slackbot.engine.base import GraphState
+from slackbot.engine.inputs import InputError, build_input
+from slackbot.engine.plain import to_plain
+from slackbot.reviews import KINDS, kind_for
+from slackbot.reviews.breakpoint import BreakpointKind
+from slackbot.store import Decision, LeaseLost, Outcome, Review, Run, StepRequest, Store
 from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
 
 log = logging.getLogger(__name__)
 
 MAX_TOPIC_CHARS = 1_000
 USAGE = (
-    "Usage: `/orchestrate <topic>`, for example `/orchestrate a launch plan for the Berlin "
+    "Usage: `/orchestrate &lt;topic&gt;`, for example `/orchestrate a launch plan for the Berlin "
     "office`. Workers draft, you approve or revise each draft in the thread, and a summary "
     "follows."
 )
 TOO_LONG = (
-    f"That topic is {{length:,}} characters long; the limit is {MAX_TOPIC_CHARS:,}. "
-    "Put the gist in the topic and the details in the thread later."
+    f"That text is {{length:,}} characters long; the limit is {MAX_TOPIC_CHARS:,}. "
+    "Shorten it to the gist: the workers read only this text and your revision notes."
 )
+HELP = "help"
 NOT_IN_CHANNEL = (
     "I'm not a member of this channel, so I can't post or read replies here. "
     "Invite me with `/invite @orchestrator` and run the command again."
@@ -50,6 +54,7 @@ NOTICES = {
     Outcome.TAKEN: "<@{by}> is already writing the notes for this review.",
 }
 NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."
+FORM_TOO_LATE = "Slack gave up waiting for the form to open: click the button again."
 MAX_GRAPH_RUNS_PER_DRIVE = 20  # a guard against a graph that makes no progress
 
 
@@ -79,16 +84,14 @@ class Orchestrator:
         self,
         *,
         store: Store,
-        graph: CompiledStateGraph,
+        catalog: Catalog,
         thread: SlackThread,
-        context: Context,
         approvers: frozenset[str] = frozenset(),
         max_concurrent_runs: int = 16,
     ) -> None:
         self.store = store
-        self.graph = graph
+        self.catalog = catalog
         self.thread = thread
-        self.context = context
         self.approvers = approvers
         self._tasks: set[asyncio.Task] = set()
         self._driving: set[str] = set()
@@ -100,9 +103,34 @@ class Orchestrator:
 
     # -- what people do -----------------------------------------------------------------------
 
+    def command_reply(self, text: str) -> str | None:
+        """The ephemeral answer to `/orchestrate <text>` when it starts nothing (help, usage,
+        refusals), else None. Pure and fast: it is the slash command's ack."""
+        if text.strip().lower() == HELP:
+            return self.catalog.help_text()
+        graph, rest = self.catalog.pick(text)
+        problem = topic_problem(rest)
+        if problem:
+            return problem if graph.builtin else f"{problem}\n{self.catalog.help_text()}"
+        try:
+            build_input(graph.inputs, rest)
+        except InputError as error:
+            return f"{error} See `/orchestrate help`."
+        return None
+
     async def start(self, *, team_id: str, channel_id: str, user_id: str, topic: str) -> str | None:
+        graph, text = self.catalog.pick(topic)
+        try:
+            graph_input = build_input(graph.inputs, text)
+        except InputError as error:
+            return f"{error} See `/orchestrate help`."
         run = await self.store.create_run(
-            team_id=team_id, channel_id=channel_id, started_by=user_id, topic=topic.strip()
+            team_id=team_id,
+            channel_id=channel_id,
+            started_by=user_id,
+            topic=text,
+            graph=graph.name,
+            graph_input=graph_input,
         )
         try:
             ts = await self.thread.post_root(run)
@@ -141,6 +169,65 @@ class Orchestrator:
             await self.thread.acknowledge_reply(channel_id, ts)
             await self._after(decision, None)
 
+    async def answer(
+        self, review_id: str, control: int, user_id: str, message_ts: str | None
+    ) -> str | None:
+        """A button that answers at once (an option, Yes / No, Continue, …)."""
+        if not self._may_answer(user_id):
+            return NOT_ALLOWED
+        review = await self.store.get_review(review_id)
+        chosen = _control(review, control)
+        if review is None or chosen is None or chosen.form:
+            return NOTICES[Outcome.UNKNOWN]
+        decision = await self.store.decide(review_id, user_id, chosen.answer)
+        return await self._after(decision, message_ts)
+
+    async def open_form(
+        self, review_id: str, control: int, user_id: str, trigger_id: str
+    ) -> str | None:
+        """A button that opens a form: the modal opens now (its trigger lives 3 s)."""
+        if not self._may_answer(user_id):
+            return NOT_ALLOWED
+        review = await self.store.get_review(review_id)
+        chosen = _control(review, control)
+        if review is None or chosen is None or not chosen.form:
+            return NOTICES[Outcome.UNKNOWN]
+        if review.decided_by:
+            return NOTICES[Outcome.ALREADY_DECIDED].format(by=review.decided_by)
+        form = KINDS[review.kind].form(review, control)
+        try:
+            await self.thread.open_form(trigger_id, blocks.form_view(review, control, form))
+        except SlackApiError as error:
+            if error.response.get("error") in {"expired_trigger_id", "exchanged_trigger_id"}:
+                return FORM_TOO_LATE
+            raise
+        return None
+
+    async def submit_form(
+        self, review_id: str, control: int, user_id: str, values: dict[str, Any]
+    ) -> blocks.FormReply:
+        """A submitted form: errors shown on it, or the answer stored (then shown and resumed
+        in the background, as Slack wants its answer to a submission within 3 s)."""
+        if not self._may_answer(user_id):
+            return blocks.FormReply(notice=NOT_ALLOWED)
+        review = await self.store.get_review(review_id)
+        if review is None or _control(review, control) is None:
+            return blocks.FormReply(notice=NOTICES[Outcome.UNKNOWN])
+        read = KINDS[review.kind].read_form(review, control, values)
+        if read.errors:
+            return blocks.FormReply(errors=read.errors)
+        decision = await self.store.decide(review_id, user_id, read.answer)
+        if decision.outcome != Outcome.RECORDED:
+            return blocks.FormReply(notice=self._notice(decision))
+        self._spawn(self._after_quietly(decision))
+        return blocks.FormReply()
+
+    async def _after_quietly(self, decision: Decision) -> None:
+        try:
+            await self._after(decision, None)
+        except Exception:  # stored already; recovery resumes the step if this failed
+            log.exception("could not show or resume after a form answer")
+
     async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
@@ -160,9 +247,7 @@ class Orchestrator:
     async def _after(self, decision: Decision, message_ts: str | None) -> str | None:
         """Show a stored answer in Slack and resume the step if it completed it."""
         if decision.outcome != Outcome.RECORDED:
-            review = decision.review
-            by = (review.decided_by or review.notes_requested_by) if review else None
-            return NOTICES[decision.outcome].format(by=by)
+            return self._notice(decision)
         assert decision.run and decision.review
         await self.thread.show_review(decision.run, decision.review, message_ts)
         if decision.resume:
@@ -172,6 +257,12 @@ class Orchestrator:
         else:
             await self.thread.show_root(decision.run, decision.decided, decision.total)
         return None
+
+    @staticmethod
+    def _notice(decision: Decision) -> str:
+        review = decision.review
+        by = (review.decided_by or review.notes_requested_by) if review else None
+        return NOTICES[decision.outcome].format(by=by)
 
     # -- background work ----------------------------------------------------------------------
 
@@ -260,35 +351,42 @@ class Orchestrator:
     # -- driving one run ----------------------------------------------------------------------
 
     async def _advance(self, run: Run, recovering: bool) -> None:
-        config = {"configurable": {"thread_id": run.run_id}}
+        graph = self.catalog[run.graph]
+        engine, run_id = graph.engine, run.run_id
         if run.root_ts is None:  # the process died between creating the run and posting
             ts = await self.thread.post_root(run)
-            await self.store.set_root_ts(run.run_id, ts)
+            await self.store.set_root_ts(run_id, ts)
             run = dataclasses.replace(run, root_ts=ts)
         for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
-            snapshot = await self.graph.aget_state(config)
-            pending = pending_interrupts(snapshot)
-            if pending:
-                answers = await self.store.decided_answers(run.run_id)
-                resume = {i.id: answers[i.id] for i in pending if i.id in answers}
-                if not resume:
-                    run, answered_meanwhile = await self._open_step(run, pending, recovering)
+            state = await engine.state(run_id)
+            requests = step_requests(state)
+            if requests:
+                answers = await self.store.decided_answers(run_id)
+                given = {r.key: answers[r.key] for r in requests if r.key in answers}
+                if not given:
+                    run, answered_meanwhile = await self._open_step(run, requests, recovering)
                     if not answered_meanwhile:
                         return  # waiting for people
                     continue
-                graph_input: Any = Command(resume=resume)
-            elif not snapshot.values:
-                graph_input = {"topic": run.topic}
-            elif snapshot.next:
-                graph_input = None  # a crash stopped it mid-step: go on from the checkpoint
+                if state.pause is None:
+                    await engine.resume(run_id, given)
+                elif given[state.pause.key].get("action") == "edit":
+                    await engine.update(run_id, given[state.pause.key]["values"])
+                else:
+                    await engine.proceed(run_id)
+            elif not state.started:
+                await engine.start(run_id, run.input if run.input is not None else {})
+            elif state.next:
+                await engine.proceed(run_id)  # a crash stopped it mid-step: go on
             else:
-                await self._finish(run, snapshot.values, recovering)
+                await self._finish(run, graph, state.values, recovering)
                 return
-            await self.graph.ainvoke(graph_input, config, context=self.context)
         raise RuntimeError("the graph made no progress")
 
-    async def _open_step(self, run: Run, pending: list, recovering: bool) -> tuple[Run, bool]:
-        run = await self.store.open_step(run.run_id, [(i.id, i.value) for i in pending])
+    async def _open_step(
+        self, run: Run, requests: list[StepRequest], recovering: bool
+    ) -> tuple[Run, bool]:
+        run = await self.store.open_step(run.run_id, requests)
         reviews = await self.store.step_reviews(run.run_id, run.step)
         unposted = [r for r in reviews if r.message_ts is None]
         already = (
@@ -304,12 +402,43 @@ class Orchestrator:
         await self.thread.show_root(decision.run, decision.decided, decision.total)
         return decision.run, False
 
-    async def _finish(self, run: Run, values: dict, recovering: bool) -> None:
+    async def _finish(self, run: Run, graph: HostedGraph, values: dict, recovering: bool) -> None:
+        result = to_plain(values)
         if not run.summary_ts:
             already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
-            ts = already.get(run.run_id) or await self.thread.post_summary(
-                run, values.get("summary", ""), values.get("plan_note", "")
-            )
+            if graph.builtin:
+                message = blocks.summary_message(
+                    values.get("summary", ""), values.get("plan_note", "")
+                )
+            else:
+                message = blocks.result_message(result, graph.outputs)
+            ts = already.get(run.run_id) or await self.thread.post_result(run, message)
             await self.store.set_summary_ts(run.run_id, ts)
         await self.thread.show_root(dataclasses.replace(run, phase="done"))
-        await self.store.finish(run.run_id)
+        await self.store.finish(run.run_id, result)
+
+
+def step_requests(state: GraphState) -> list[StepRequest]:
+    """What the graph waits for, as the reviews of a step: its interrupts, or its breakpoint."""
+    if state.pause is not None:
+        pause = state.pause
+        value = {
+            "position": pause.position,
+            "nodes": list(pause.nodes),
+            "values": to_plain(pause.values),
+        }
+        return [StepRequest(pause.key, BreakpointKind.name, value)]
+    return [
+        StepRequest(
+            i.id, kind_for(i.value, i.response_schema), to_plain(i.value), i.response_schema
+        )
+        for i in state.interrupts
+    ]
+
+
+def _control(review: Review | None, index: int):
+    """The review's control at `index`, or None (a forged or stale button)."""
+    if review is None or review.kind not in KINDS:
+        return None
+    controls = KINDS[review.kind].controls(review)
+    return controls[index] if 0 <= index < len(controls) else None

@@ -10,8 +10,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from graphs.context import Context
-from graphs.graph import build_graph
 from graphs.llm import LLMConfig, build_chat_model
+from slackbot.catalog import load_catalog
 from slackbot.orchestrator import Orchestrator
 from slackbot.persistence import open_persistence
 from slackbot.settings import Settings
@@ -46,11 +46,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             max_workers=settings.max_workers,
             max_revisions=settings.max_revisions,
         )
+        catalog = await load_catalog(settings.graph_spec, checkpointer, context)
         orchestrator = Orchestrator(
             store=store,
-            graph=build_graph(checkpointer),
+            catalog=catalog,
             thread=SlackThread(slack),
-            context=context,
             approvers=settings.approvers,
             max_concurrent_runs=settings.max_concurrent_runs,
         )

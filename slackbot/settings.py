@@ -33,6 +33,7 @@ class Settings:
     openai_base_url: str | None = None
     openai_model: str = DEFAULT_MODEL
     approvers: frozenset[str] = frozenset()
+    graph_spec: str | None = None  # ORCHESTRATE_GRAPH: which graph(s) to host; None = built-in
     log_level: str = "INFO"
     # Advanced knobs, with defaults that suit production.
     max_workers: int = 3
@@ -99,6 +100,7 @@ class Settings:
             openai_base_url=get("OPENAI_BASE_URL"),
             openai_model=get("OPENAI_MODEL") or DEFAULT_MODEL,
             approvers=approvers,
+            graph_spec=get("ORCHESTRATE_GRAPH"),
             log_level=log_level,
             max_workers=int(number("ORCHESTRATE_MAX_WORKERS", 3)),
             max_revisions=int(number("ORCHESTRATE_MAX_REVISIONS", 3)),

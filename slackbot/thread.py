@@ -100,14 +100,18 @@ class SlackThread:
         except SlackApiError as error:  # the decision is stored; only its display is late
             log.warning("could not update review %s: %s", review.review_id, error)
 
-    async def post_summary(self, run: Run, summary: str, plan_note: str) -> str:
+    async def post_result(self, run: Run, message: blocks.Message) -> str:
+        """The summary (built-in graph) or the result of the graph, once per run."""
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
             thread_ts=run.root_ts,
             metadata={"event_type": SUMMARY_EVENT, "event_payload": {"id": run.run_id}},
-            **blocks.summary_message(summary, plan_note).as_kwargs(),
+            **message.as_kwargs(),
         )
         return response["ts"]
+
+    async def open_form(self, trigger_id: str, view: dict) -> None:
+        await self.client.views_open(trigger_id=trigger_id, view=view)
 
     async def post_failure(self, run: Run) -> None:
         await self.client.chat_postMessage(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from slackbot.listeners import actions, commands, events
+from slackbot.listeners import actions, commands, events, views
 from slackbot.orchestrator import Orchestrator
 
 # What the code registers and needs; tests/test_manifest.py holds manifest.yml to exactly this.
@@ -18,3 +18,4 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     commands.register(app, orchestrator)
     actions.register(app, orchestrator)
     events.register(app, orchestrator)
+    views.register(app, orchestrator)

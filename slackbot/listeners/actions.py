@@ -1,11 +1,22 @@
-"""Buttons: Approve and Revise on review messages, Retry on a stopped run."""
+"""Buttons: Approve and Revise on worker reviews, the controls of the other review kinds
+(answer at once, or open a form), Retry on a stopped run."""
 
 from __future__ import annotations
 
+import re
+
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from slackbot.blocks import ACTION_APPROVE, ACTION_RETRY, ACTION_REVISE
+from slackbot.blocks import ACTION_ANSWER, ACTION_APPROVE, ACTION_FORM, ACTION_RETRY, ACTION_REVISE
 from slackbot.orchestrator import Orchestrator
+
+_ANSWER = re.compile(rf"^{ACTION_ANSWER}(\d+)$")
+_FORM = re.compile(rf"^{ACTION_FORM}(\d+)$")
+
+
+def _control(body: dict, pattern: re.Pattern[str]) -> int:
+    match = pattern.match(str(body["actions"][0].get("action_id", "")))
+    return int(match.group(1)) if match else -1
 
 
 def _clicked(body: dict) -> tuple[str, str, str | None]:
@@ -30,6 +41,20 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     async def revise(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
         await _tell(respond, await orchestrator.request_revision(*_clicked(body)))
+
+    @app.action(_ANSWER)
+    async def answer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        review_id, user_id, message_ts = _clicked(body)
+        control = _control(body, _ANSWER)
+        await _tell(respond, await orchestrator.answer(review_id, control, user_id, message_ts))
+
+    @app.action(_FORM)
+    async def open_form(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        review_id, user_id, _ = _clicked(body)
+        control, trigger_id = _control(body, _FORM), str(body.get("trigger_id", ""))
+        await _tell(respond, await orchestrator.open_form(review_id, control, user_id, trigger_id))
 
     @app.action(ACTION_RETRY)
     async def retry(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:

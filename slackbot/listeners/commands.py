@@ -1,10 +1,10 @@
-"""`/orchestrate <topic>`."""
+"""`/orchestrate <text>`, `/orchestrate <graph> <text>` and `/orchestrate help`."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from slackbot.orchestrator import Orchestrator, topic_problem
+from slackbot.orchestrator import Orchestrator
 
 COMMAND = "/orchestrate"
 
@@ -12,9 +12,9 @@ COMMAND = "/orchestrate"
 def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     @app.command(COMMAND)
     async def orchestrate(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
-        problem = topic_problem(command.get("text", ""))
-        if problem:
-            await ack(text=problem)  # an ephemeral answer to the person who typed it
+        reply = orchestrator.command_reply(command.get("text", ""))
+        if reply:
+            await ack(text=reply)  # an ephemeral answer to the person who typed it
             return
         await ack()
         notice = await orchestrator.start(

@@ -1,6 +1,16 @@
 """Durable state of orchestrations, behind one interface for PostgreSQL and SQLite."""
 
 from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run, RunStatus
-from slackbot.store.sql import Store
+from slackbot.store.sql import LeaseLost, StepRequest, Store
 
-__all__ = ["Decision", "Outcome", "Review", "ReviewStatus", "Run", "RunStatus", "Store"]
+__all__ = [
+    "Decision",
+    "LeaseLost",
+    "Outcome",
+    "Review",
+    "ReviewStatus",
+    "Run",
+    "RunStatus",
+    "StepRequest",
+    "Store",
+]

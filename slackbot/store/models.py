@@ -1,4 +1,4 @@
-"""What the store keeps: runs (one per orchestration) and reviews (one per worker interrupt)."""
+"""What the store keeps: runs (one per orchestration) and reviews (one per interrupt or pause)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+BUILTIN_GRAPH = "orchestrate"  # the built-in orchestration graph's name (rows before 0002)
 
 
 class RunStatus(StrEnum):
@@ -33,7 +35,10 @@ class Run:
     phase: str  # what the root message shows: planning, waiting, resuming, done, failed
     step: int
     error: str | None
-    summary_ts: str | None
+    summary_ts: str | None  # the result message (the summary, for the built-in graph)
+    graph: str = BUILTIN_GRAPH  # the hosted graph's name
+    input: Any = None  # the graph input built from the command text (JSON-plain)
+    result: Any = None  # the graph's output values once done (JSON-plain)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -49,6 +54,9 @@ class Run:
             step=row["step"],
             error=row["error"],
             summary_ts=row["summary_ts"],
+            graph=row["graph"],
+            input=_loads(row["input"]),
+            result=_loads(row["result"]),
         )
 
 
@@ -59,13 +67,15 @@ class Review:
     step: int
     interrupt_id: str
     position: int
-    request: dict[str, Any]  # the interrupt payload (graphs/review.py)
+    request: Any  # the interrupt's value (or the paused state, for a breakpoint), JSON-plain
     message_ts: str | None
     status: ReviewStatus
     notes_requested_by: str | None
-    answer: dict[str, Any] | None  # the resume value once decided
+    answer: Any  # the resume value once decided (None until then)
     decided_by: str | None
     decided_at: float | None
+    kind: str = "worker"  # which review kind shows and answers it (slackbot/reviews)
+    response_schema: dict[str, Any] | None = None  # the interrupt's JSON Schema, if typed
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Review:
@@ -79,10 +89,16 @@ class Review:
             message_ts=row["message_ts"],
             status=ReviewStatus(row["status"]),
             notes_requested_by=row["notes_requested_by"],
-            answer=json.loads(row["answer"]) if row["answer"] else None,
+            answer=_loads(row["answer"]),
             decided_by=row["decided_by"],
             decided_at=row["decided_at"],
+            kind=row["kind"],
+            response_schema=_loads(row["response_schema"]),
         )
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
 
 
 class Outcome(StrEnum):

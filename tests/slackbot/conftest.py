@@ -81,6 +81,7 @@ def block_text(message) -> str:
     for block in message.blocks:
         value = block.get("text")
         parts.append(value if isinstance(value, str) else (value or {}).get("text", ""))
+        parts.extend(field.get("text", "") for field in block.get("fields", []))
         for element in block.get("elements", []):
             parts.append(element.get("text", "") if isinstance(element.get("text"), str)
                          else (element.get("text") or {}).get("text", ""))  # fmt: skip

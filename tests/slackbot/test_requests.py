@@ -10,7 +10,8 @@ from tests.slackbot.conftest import ANA, CHANNEL, db_rows
 async def test_empty_topic_gets_usage_help(slack, pg_app, pg_url):
     status, body = await slack.slash_command(ANA, CHANNEL, "   ")
     assert status == 200
-    assert "Usage: `/orchestrate <topic>`" in body  # shown only to the person who typed it
+    # shown only to the person who typed it, with `<` `>` escaped as Slack mrkdwn needs
+    assert "Usage: `/orchestrate &lt;topic&gt;`" in body
     assert slack.roots(CHANNEL) == []
     assert db_rows(pg_url, "SELECT run_id FROM orchestrate_runs") == []
 

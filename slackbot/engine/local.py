@@ -1,0 +1,77 @@
+"""The local engine: the graph runs in this process, with the app's own checkpointer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, StateSnapshot
+
+from graphs.review import pending_interrupts as waiting_interrupts
+from slackbot.engine.base import GraphState, Interrupt, Pause
+
+
+class LocalEngine:
+    def __init__(self, graph: CompiledStateGraph, context: Any = None) -> None:
+        self.graph = graph  # already bound to the app's checkpointer
+        self.context = context
+
+    @staticmethod
+    def _config(thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}}
+
+    async def state(self, thread_id: str) -> GraphState:
+        snapshot = await self.graph.aget_state(self._config(thread_id))
+        interrupts = pending_interrupts(snapshot)
+        started = snapshot.created_at is not None
+        pause = None
+        if started and snapshot.next and not interrupts:
+            pause = await self._pause(snapshot)
+        return GraphState(
+            started=started,
+            values=dict(snapshot.values or {}),
+            interrupts=interrupts,
+            pause=pause,
+            next=tuple(snapshot.next),
+        )
+
+    async def _pause(self, snapshot: StateSnapshot) -> Pause | None:
+        """The breakpoint this checkpoint stopped at, or None (a crash stopped it mid-step).
+
+        Our own edits at a breakpoint write `update` checkpoints: the pause they belong to is
+        the one below them."""
+        key = snapshot.config["configurable"]["checkpoint_id"]
+        origin = snapshot
+        while (origin.metadata or {}).get("source") == "update" and origin.parent_config:
+            origin = await self.graph.aget_state(origin.parent_config)
+        before = self.graph.interrupt_before_nodes
+        if before == "*" or any(node in before for node in origin.next):
+            return Pause(key, "before", tuple(origin.next), dict(snapshot.values))
+        after = self.graph.interrupt_after_nodes
+        if after and origin.parent_config:
+            ran = tuple(t.name for t in (await self.graph.aget_state(origin.parent_config)).tasks)
+            if after == "*" or any(node in after for node in ran):
+                return Pause(key, "after", ran, dict(snapshot.values))
+        return None
+
+    async def start(self, thread_id: str, graph_input: Any) -> None:
+        await self._run(graph_input, thread_id)
+
+    async def resume(self, thread_id: str, answers: dict[str, Any]) -> None:
+        await self._run(Command(resume=answers), thread_id)
+
+    async def proceed(self, thread_id: str) -> None:
+        await self._run(None, thread_id)
+
+    async def update(self, thread_id: str, values: dict[str, Any]) -> None:
+        await self.graph.aupdate_state(self._config(thread_id), values)
+
+    async def _run(self, graph_input: Any, thread_id: str) -> None:
+        await self.graph.ainvoke(graph_input, self._config(thread_id), context=self.context)
+
+
+def pending_interrupts(snapshot: StateSnapshot) -> list[Interrupt]:
+    return [
+        Interrupt(i.id, i.value, getattr(i, "response_schema", None))
+        for i in waiting_interrupts(snapshot)
+    ]

@@ -1,0 +1,133 @@
+"""People's answers: clicks, forms and notes replies, each one transaction on the locked run."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slackbot.store.backends import Tx
+from slackbot.store.core import LIVE, StoreBase
+from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run, RunStatus
+
+_ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)
+
+
+class AnswersMixin(StoreBase):
+    # -- people's answers ---------------------------------------------------------------------
+
+    async def decide(self, review_id: str, user: str, answer: dict[str, Any]) -> Decision:
+        async with self.db.transaction() as tx:
+            found = await self._open_review(tx, review_id)
+            if isinstance(found, Decision):
+                return found
+            run, review = found
+            return await self._record(tx, run, review, answer, user)
+
+    async def request_notes(self, review_id: str, user: str) -> Decision:
+        async with self.db.transaction() as tx:
+            found = await self._open_review(tx, review_id)
+            if isinstance(found, Decision):
+                return found
+            run, review = found
+            if review.status == ReviewStatus.AWAITING_NOTES and review.notes_requested_by != user:
+                return Decision(Outcome.TAKEN, review, run)
+            row = await tx.fetchone(
+                "UPDATE orchestrate_reviews SET status = 'awaiting_notes',"
+                " notes_requested_by = %(user)s, notes_requested_at = %(now)s"
+                " WHERE review_id = %(id)s RETURNING *",
+                {"user": user, "now": self.clock(), "id": review_id},
+            )
+            assert row is not None
+            decided, total = await self._count(tx, run)
+            return Decision(Outcome.RECORDED, Review.from_row(row), run, decided, total)
+
+    async def record_notes(
+        self, *, channel_id: str, thread_ts: str, user: str, text: str, reply_ts: str
+    ) -> Decision:
+        """A thread reply is the notes for the replier's oldest open revision in that thread.
+
+        A reply that starts with `<worker id>:` goes to that worker's open revision instead.
+        """
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM orchestrate_runs WHERE channel_id = %(channel)s"
+                f" AND root_ts = %(ts)s{self.db.for_update}",
+                {"channel": channel_id, "ts": thread_ts},
+            )
+            if row is None:
+                return Decision(Outcome.NO_MATCH)
+            run = Run.from_row(row)
+            if await tx.fetchone(
+                "SELECT 1 AS seen FROM orchestrate_reviews WHERE run_id = %(run_id)s"
+                " AND notes_ts = %(ts)s",
+                {"run_id": run.run_id, "ts": reply_ts},
+            ):
+                return Decision(Outcome.DUPLICATE, run=run)
+            if run.status not in LIVE:
+                return Decision(Outcome.NO_MATCH, run=run)
+            rows = await tx.fetchall(
+                "SELECT * FROM orchestrate_reviews WHERE run_id = %(run_id)s AND step = %(step)s"
+                " AND status = 'awaiting_notes' AND notes_requested_by = %(user)s"
+                " ORDER BY notes_requested_at, position",
+                {"run_id": run.run_id, "step": run.step, "user": user},
+            )
+            candidates = [Review.from_row(r) for r in rows]
+            if not candidates:
+                return Decision(Outcome.NO_MATCH, run=run)
+            review, notes = candidates[0], text.strip()
+            addressed = _ADDRESSED.match(text)
+            if addressed:
+                named = [c for c in candidates if c.request["worker_id"] == addressed.group(1)]
+                if named:
+                    review, notes = named[0], addressed.group(2).strip()
+            answer = {"action": "revise", "notes": notes, "by": user}
+            return await self._record(tx, run, review, answer, user, notes_ts=reply_ts)
+
+    async def _open_review(self, tx: Tx, review_id: str) -> tuple[Run, Review] | Decision:
+        """Lock the review's run, then read the review: its state or why it cannot be answered."""
+        first = await self._review(tx, review_id)
+        if first is None:
+            return Decision(Outcome.UNKNOWN)
+        row = await tx.fetchone(
+            f"SELECT * FROM orchestrate_runs WHERE run_id = %(run_id)s{self.db.for_update}",
+            {"run_id": first["run_id"]},
+        )
+        assert row is not None
+        run = Run.from_row(row)
+        locked = await self._review(tx, review_id)  # as it is now that the run is locked
+        assert locked is not None
+        review = Review.from_row(locked)
+        if review.status == ReviewStatus.DECIDED:
+            return Decision(Outcome.ALREADY_DECIDED, review, run)
+        if run.status not in LIVE or review.step != run.step:
+            return Decision(Outcome.NOT_PENDING, review, run)
+        return run, review
+
+    async def _record(
+        self,
+        tx: Tx,
+        run: Run,
+        review: Review,
+        answer: dict[str, Any],
+        user: str,
+        notes_ts: str | None = None,
+    ) -> Decision:
+        row = await tx.fetchone(
+            "UPDATE orchestrate_reviews SET status = 'decided', answer = %(answer)s,"
+            " decided_by = %(user)s, decided_at = %(now)s, notes_ts = %(notes_ts)s"
+            " WHERE review_id = %(id)s RETURNING *",
+            {
+                "answer": json.dumps(answer),
+                "user": user,
+                "now": self.clock(),
+                "notes_ts": notes_ts,
+                "id": review.review_id,
+            },
+        )
+        assert row is not None
+        decided, total = await self._count(tx, run)
+        resume = run.status == RunStatus.WAITING and decided == total
+        if resume:
+            await self._claim(tx, run.run_id)
+        return Decision(Outcome.RECORDED, Review.from_row(row), run, decided, total, resume)

@@ -1,0 +1,226 @@
+"""A run's own progress, written by the process that holds its lease, and the leases."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from slackbot.store.core import StoreBase
+from slackbot.store.models import Decision, Outcome, Run
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    """One thing a step waits for: an interrupt (key = its id) or a pause (key = checkpoint)."""
+
+    key: str
+    kind: str
+    value: Any  # JSON-plain
+    response_schema: dict[str, Any] | None = None
+
+
+class RunsMixin(StoreBase):
+    # -- the run's own progress (written by the lease holder) --------------------------------
+
+    async def create_run(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        started_by: str,
+        topic: str,
+        graph: str = "orchestrate",
+        graph_input: Any = None,
+    ) -> Run:
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO orchestrate_runs (run_id, team_id, channel_id, started_by, topic,"
+                " graph, input, status, phase, lease_owner, lease_until, created_at, updated_at)"
+                " VALUES (%(run_id)s, %(team_id)s, %(channel_id)s, %(started_by)s, %(topic)s,"
+                " %(graph)s, %(input)s, 'running', 'planning', %(owner)s, %(until)s, %(now)s,"
+                " %(now)s) RETURNING *",
+                {
+                    "run_id": uuid.uuid4().hex,
+                    "team_id": team_id,
+                    "channel_id": channel_id,
+                    "started_by": started_by,
+                    "topic": topic,
+                    "graph": graph,
+                    "input": json.dumps(graph_input),
+                    "owner": self.owner,
+                    "until": now + self.lease_seconds,
+                    "now": now,
+                },
+            )
+        assert row is not None
+        return Run.from_row(row)
+
+    async def delete_run(self, run_id: str) -> None:
+        """Only for a run that never got a root message: nothing of it reached Slack."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM orchestrate_runs WHERE run_id = %(run_id)s AND root_ts IS NULL",
+                {"run_id": run_id},
+            )
+
+    async def set_root_ts(self, run_id: str, ts: str) -> None:
+        await self._update_run(run_id, {"root_ts": ts})
+
+    async def set_summary_ts(self, run_id: str, ts: str) -> None:
+        await self._update_run(run_id, {"summary_ts": ts})
+
+    async def set_message_ts(self, review_id: str, ts: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE orchestrate_reviews SET message_ts = %(ts)s WHERE review_id = %(id)s",
+                {"ts": ts, "id": review_id},
+            )
+
+    async def open_step(self, run_id: str, requests: list[StepRequest]) -> Run:
+        """Record what the graph paused on (interrupts, or a breakpoint) as a new step's reviews.
+
+        Keys already known (a restart re-reading the same pause) are not added again.
+        The run stays `running` under this lease until its reviews are posted (`end_posting`).
+        """
+        async with self.db.transaction() as tx:
+            run = await self._lock_held_run(tx, run_id)
+            known = {
+                row["interrupt_id"]
+                for row in await tx.fetchall(
+                    "SELECT interrupt_id FROM orchestrate_reviews WHERE run_id = %(run_id)s",
+                    {"run_id": run_id},
+                )
+            }
+            new = [request for request in requests if request.key not in known]
+            if new:
+                step = run.step + 1
+                for position, request in enumerate(new):
+                    await tx.execute(
+                        "INSERT INTO orchestrate_reviews (review_id, run_id, step, interrupt_id,"
+                        " position, request, status, kind, response_schema) VALUES (%(id)s,"
+                        " %(run_id)s, %(step)s, %(iid)s, %(position)s, %(request)s, 'pending',"
+                        " %(kind)s, %(schema)s)",
+                        {
+                            "id": uuid.uuid4().hex,
+                            "run_id": run_id,
+                            "step": step,
+                            "iid": request.key,
+                            "position": position,
+                            "request": json.dumps(request.value),
+                            "kind": request.kind,
+                            "schema": (
+                                json.dumps(request.response_schema)
+                                if request.response_schema is not None
+                                else None
+                            ),
+                        },
+                    )
+                row = await tx.fetchone(
+                    "UPDATE orchestrate_runs SET step = %(step)s, phase = 'waiting',"
+                    " updated_at = %(now)s WHERE run_id = %(run_id)s RETURNING *",
+                    {"step": step, "now": self.clock(), "run_id": run_id},
+                )
+                assert row is not None
+                run = Run.from_row(row)
+        return run
+
+    async def end_posting(self, run_id: str) -> Decision:
+        """The step's reviews are all posted: wait for people, or resume now if all answered."""
+        async with self.db.transaction() as tx:
+            run = await self._lock_held_run(tx, run_id)
+            decided, total = await self._count(tx, run)
+            if total and decided == total:
+                await self._claim(tx, run_id)  # answered while we were still posting
+                return Decision(
+                    Outcome.RECORDED, run=run, decided=decided, total=total, resume=True
+                )
+            row = await tx.fetchone(
+                "UPDATE orchestrate_runs SET status = 'waiting', lease_owner = NULL,"
+                " lease_until = NULL, updated_at = %(now)s WHERE run_id = %(run_id)s RETURNING *",
+                {"now": self.clock(), "run_id": run_id},
+            )
+        assert row is not None
+        return Decision(Outcome.RECORDED, run=Run.from_row(row), decided=decided, total=total)
+
+    async def finish(self, run_id: str, result: Any = None) -> None:
+        """The graph ended: keep its result (its output values, JSON-plain)."""
+        await self._update_run(
+            run_id,
+            {
+                "status": "done",
+                "phase": "done",
+                "result": json.dumps(result),
+                "lease_owner": None,
+                "lease_until": None,
+            },
+            held=True,
+        )
+
+    async def fail(self, run_id: str, error: str) -> Run:
+        return await self._update_run(
+            run_id,
+            {
+                "status": "failed",
+                "phase": "failed",
+                "error": error,
+                "lease_owner": None,
+                "lease_until": None,
+            },
+            held=True,
+        )
+
+    async def renew_lease(self, run_id: str) -> bool:
+        async with self.db.transaction() as tx:
+            count = await tx.execute(
+                "UPDATE orchestrate_runs SET lease_until = %(until)s WHERE run_id = %(run_id)s"
+                " AND lease_owner = %(owner)s AND status = 'running'",
+                {"until": self.clock() + self.lease_seconds, "run_id": run_id, "owner": self.owner},
+            )
+        return count == 1
+
+    async def claim_expired(self, limit: int = 20) -> list[Run]:
+        """Runs whose driver died (lease expired): this process takes them over."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "UPDATE orchestrate_runs SET lease_owner = %(owner)s, lease_until = %(until)s"
+                " WHERE run_id IN (SELECT run_id FROM orchestrate_runs WHERE status = 'running'"
+                " AND (lease_until IS NULL OR lease_until < %(now)s) ORDER BY updated_at"
+                f" LIMIT %(limit)s{self.db.skip_locked}) RETURNING *",
+                {
+                    "owner": self.owner,
+                    "until": now + self.lease_seconds,
+                    "now": now,
+                    "limit": limit,
+                },
+            )
+        return [Run.from_row(row) for row in rows]
+
+    async def claim_failed(self, run_id: str) -> Run | None:
+        """Retry: a failed run goes back to `running` under this process's lease."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "UPDATE orchestrate_runs SET status = 'running', phase = 'resuming', error = NULL,"
+                " lease_owner = %(owner)s, lease_until = %(until)s, updated_at = %(now)s"
+                " WHERE run_id = %(run_id)s AND status = 'failed' RETURNING *",
+                {
+                    "owner": self.owner,
+                    "until": now + self.lease_seconds,
+                    "now": now,
+                    "run_id": run_id,
+                },
+            )
+        return Run.from_row(row) if row else None
+
+    async def release_leases(self) -> None:
+        """At shutdown: let another process take this one's runs at once."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE orchestrate_runs SET lease_until = 0 WHERE lease_owner = %(owner)s"
+                " AND status = 'running'",
+                {"owner": self.owner},
+            )
