@@ -7,7 +7,10 @@ rate-limit `chat.postMessage` per channel or fail chosen calls with 429/500 (`fa
 
 People side: `slash_command`, `click` and `reply` deliver signed requests to the app's
 `/slack/events`, exactly as Slack signs them; `response_url` posts from the app are recorded
-in `responses`.
+in `responses`. Each command and click carries a fresh trigger_id for `views.open`.
+
+Modals (`views.open|update|push`, and a person's `submit_view` and `close_view`) follow Slack's
+rules, kept in `views.py`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import time
-import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +28,14 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from slackbot.demo.views import Modals, SlackError, client_errors
+
 BOT_USER_ID = "UORCHBOT"
 BOT_ID = "BORCHBOT"
 TEAM_ID = "TEMULATOR"
+APP_ID = "AEMULATOR"
+VERIFICATION_TOKEN = "legacy-verification-token"
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass
@@ -97,6 +104,7 @@ class SlackEmulator:
         signing_secret: str = "emulator-signing-secret",
         bot_token: str = "xoxb-emulator",
         post_rate_per_channel: float | None = None,
+        trigger_ttl: float = 3.0,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
@@ -113,20 +121,26 @@ class SlackEmulator:
         self._failures: dict[str, deque[tuple[int, int]]] = defaultdict(deque)
         self._last_post: dict[str, float] = {}
         self._last_ts = 0.0
+        owner = {"team_id": TEAM_ID, "app_id": APP_ID, "bot_id": BOT_ID}
+        self.modals = Modals(trigger_ttl=trigger_ttl, owner=owner)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     def _touch(self) -> None:
         self.version += 1
         self.changed.set()
+        self._wake_pollers()
+
+    def _wake_pollers(self) -> None:
         for waiter in self._version_waiters:
             if not waiter.done():
                 waiter.set_result(None)
         self._version_waiters.clear()
 
     async def wait_version(self, since: int, timeout: float) -> int:
-        """Wait until something changed after version `since` (a long poll), or the timeout."""
-        if self.version <= since:
+        """Wait until something changed after version `since` (a long poll), or the timeout.
+        A `since` from before a restart (not our version) answers at once."""
+        if self.version == since:
             waiter = asyncio.get_running_loop().create_future()
             self._version_waiters.append(waiter)
             with contextlib.suppress(TimeoutError):
@@ -151,6 +165,7 @@ class SlackEmulator:
         """A hook for a subclass (the demo's web page) to add routes."""
 
     async def close(self) -> None:
+        self._wake_pollers()  # a long poll must not hold the server's shutdown
         if self._session:
             await self._session.close()
         if self._runner:
@@ -216,12 +231,36 @@ class SlackEmulator:
         ) as response:
             return response.status, await response.text()
 
+    def issue_trigger(self, user: str) -> str:
+        """A fresh trigger_id for `user`, as Slack attaches to every command, click and
+        submission; `views.open` and `views.push` accept it once, within `trigger_ttl`."""
+        return self.modals.triggers.issue(user)
+
+    @staticmethod
+    def person(user: str) -> dict[str, str]:
+        """The `user` object of an interaction payload."""
+        return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID}
+
+    async def _interact(
+        self, user: str, payload: dict[str, Any], url: str | None
+    ) -> tuple[int, str]:
+        """Deliver an interaction by `user` as Slack does: a form body with the JSON in
+        `payload`."""
+        envelope = {
+            "user": self.person(user),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "team": {"id": TEAM_ID, "domain": "emulator"},
+        }
+        body = urlencode({"payload": json.dumps(envelope | payload)})
+        return await self.deliver(body, FORM, url=url)
+
     async def slash_command(
         self, user: str, channel: str, text: str, *, url: str | None = None
     ) -> tuple[int, str]:
         body = urlencode(
             {
-                "token": "legacy-verification-token",
+                "token": VERIFICATION_TOKEN,
                 "team_id": TEAM_ID,
                 "team_domain": "emulator",
                 "channel_id": channel,
@@ -230,28 +269,48 @@ class SlackEmulator:
                 "user_name": user.lower(),
                 "command": "/orchestrate",
                 "text": text,
-                "api_app_id": "AEMULATOR",
+                "api_app_id": APP_ID,
                 "response_url": f"{self.base_url}/response/{channel}/{user}",
-                "trigger_id": uuid.uuid4().hex,
+                "trigger_id": self.issue_trigger(user),
             }
         )
-        return await self.deliver(body, "application/x-www-form-urlencoded", url=url)
+        return await self.deliver(body, FORM, url=url)
 
     async def click(
-        self, user: str, message: Message, action_id: str, *, url: str | None = None
+        self,
+        user: str,
+        message: Message,
+        action_id: str,
+        *,
+        value: str | None = None,
+        url: str | None = None,
     ) -> tuple[int, str]:
-        """Click the button `action_id` on `message` as `user`."""
-        button, block_id = self.find_button(message, action_id)
+        """Click the button `action_id` on `message` as `user` (the one with `value`, when
+        several buttons share the action_id)."""
+        button, block_id = self.find_button(message, action_id, value)
+        return await self.click_button(user, message, button, block_id, url=url)
+
+    async def click_button(
+        self,
+        user: str,
+        message: Message,
+        button: dict[str, Any],
+        block_id: str = "",
+        *,
+        url: str | None = None,
+    ) -> tuple[int, str]:
+        """Deliver a click on `button` as it was shown in `message`: Slack delivers clicks on
+        the copy a person still sees, even when the message has changed since."""
+        action = {
+            "type": "button",
+            "action_id": button["action_id"],
+            "block_id": block_id,
+            "text": button["text"],
+            "value": button.get("value", ""),
+            "action_ts": f"{time.time():.6f}",
+        }
         payload = {
             "type": "block_actions",
-            "user": {
-                "id": user,
-                "username": user.lower(),
-                "name": user.lower(),
-                "team_id": TEAM_ID,
-            },
-            "api_app_id": "AEMULATOR",
-            "token": "legacy-verification-token",
             "container": {
                 "type": "message",
                 "message_ts": message.ts,
@@ -259,32 +318,24 @@ class SlackEmulator:
                 "is_ephemeral": False,
                 "thread_ts": message.thread_ts,
             },
-            "trigger_id": uuid.uuid4().hex,
-            "team": {"id": TEAM_ID, "domain": "emulator"},
+            "trigger_id": self.issue_trigger(user),
             "channel": {"id": message.channel, "name": message.channel.lower()},
             "message": message.as_slack(),
             "response_url": f"{self.base_url}/response/{message.channel}/{user}",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "text": button["text"],
-                    "value": button.get("value", ""),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [action],
         }
-        body = urlencode({"payload": json.dumps(payload)})
-        return await self.deliver(body, "application/x-www-form-urlencoded", url=url)
+        return await self._interact(user, payload, url)
 
     @staticmethod
-    def find_button(message: Message, action_id: str) -> tuple[dict[str, Any], str]:
+    def find_button(
+        message: Message, action_id: str, value: str | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """(the element, its block_id): the first with `action_id` (and `value`, if given)."""
         for block in message.blocks:
-            for element in block.get("elements", []):
-                if element.get("action_id") == action_id:
+            for element in [*block.get("elements", []), block.get("accessory") or {}]:
+                if element.get("action_id") == action_id and value in (None, element.get("value")):
                     return element, block.get("block_id", "")
-        raise LookupError(f"no {action_id} button on message {message.ts}")
+        raise LookupError(f"no {action_id} button (value {value}) on message {message.ts}")
 
     def post_as_person(self, user: str, channel: str, text: str, thread_ts: str | None) -> Message:
         message = Message(channel, self._next_ts(), user, text, thread_ts=thread_ts)
@@ -306,9 +357,9 @@ class SlackEmulator:
             event["thread_ts"] = message.thread_ts
         return json.dumps(
             {
-                "token": "legacy-verification-token",
+                "token": VERIFICATION_TOKEN,
                 "team_id": TEAM_ID,
-                "api_app_id": "AEMULATOR",
+                "api_app_id": APP_ID,
                 "event": event,
                 "type": "event_callback",
                 "event_id": f"Ev{message.ts.replace('.', '')}",
@@ -324,6 +375,51 @@ class SlackEmulator:
         status, _ = await self.deliver(self.message_event(message), "application/json", url=url)
         return message, status
 
+    # -- a person's modals --------------------------------------------------------------------
+
+    def open_views(self, user: str) -> list[dict[str, Any]]:
+        """The views open on `user`'s screen, top last, each with the `errors` shown under its
+        fields and `trouble` (why Slack would say "We had some trouble connecting")."""
+        return [opened.shown() for opened in self.modals.stacks.get(user, [])]
+
+    async def submit_view(
+        self,
+        user: str,
+        values: dict[str, Any],
+        *,
+        view: dict[str, Any] | None = None,
+        url: str | None = None,
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Press Submit on `user`'s top view (or `view`, matched by id) after entering `values`
+        (block_id → text, number, option value or list of them; blocks not named keep what they
+        hold). Slack's client refuses an empty required field or an out-of-range value without
+        asking the app: then the answer is (0, None) and the view shows the errors. Otherwise
+        the app's answer (HTTP status, its JSON or None) changes the stack as in Slack."""
+        opened = self.modals.find(user, view)
+        submitted = self.modals.with_state(opened, values)
+        if refused := client_errors(submitted):
+            opened.errors, opened.trouble = refused, ""
+            self._touch()
+            return 0, None
+        payload = {
+            "type": "view_submission",
+            "trigger_id": self.issue_trigger(user),
+            "view": submitted,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        status, text = await self._interact(user, payload, url)
+        answer = _json_object(text) if status == 200 else None
+        self.modals.settle(user, opened, status, answer)
+        self._touch()
+        return status, answer
+
+    def close_view(self, user: str) -> None:
+        """Press Close (×) on `user`'s top view."""
+        self.modals.close(user)
+        self._touch()
+
     # -- the Web API --------------------------------------------------------------------------
 
     def _next_ts(self) -> str:
@@ -338,9 +434,10 @@ class SlackEmulator:
                 args.update(await request.json())
             else:
                 args.update(dict(await request.post()))
-        for key in ("blocks", "metadata"):
+        for key in ("blocks", "metadata", "view"):  # JSON text in form bodies
             if isinstance(args.get(key), str):
-                args[key] = json.loads(args[key])
+                with contextlib.suppress(ValueError):
+                    args[key] = json.loads(args[key])
         return args
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -370,8 +467,7 @@ class SlackEmulator:
         try:
             return 200, {}, {"ok": True, **handler(args)}
         except SlackError as error:
-            body = {"ok": False, "error": error.args[0]}
-            return 200, {}, body | ({"errors": list(error.args[1:])} if error.args[1:] else {})
+            return 200, {}, {"ok": False, "error": error.code, **error.extra}
 
     def _member_channel(self, args: dict[str, Any]) -> str:
         channel = args.get("channel", "")
@@ -392,7 +488,7 @@ class SlackEmulator:
         try:
             check_blocks(blocks)
         except BlockKitError as error:
-            raise SlackError("invalid_blocks", str(error)) from None
+            raise SlackError("invalid_blocks", errors=[str(error)]) from None
         return blocks
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -459,6 +555,15 @@ class SlackEmulator:
             messages.append(shaped)
         return {"messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.modals.open(args)
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.modals.update(args)
+
+    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.modals.push(args)
+
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.responses.append(
@@ -468,5 +573,10 @@ class SlackEmulator:
         return web.Response(text="ok")
 
 
-class SlackError(Exception):
-    """An error Slack reports as `{"ok": false, "error": "<code>"}`."""
+def _json_object(text: str) -> dict[str, Any] | None:
+    """An app's answer to an interaction: a JSON object, or None (an empty or plain ack)."""
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None

@@ -84,8 +84,8 @@ async def test_a_person_runs_an_orchestration_in_the_browser(demo, tmp_path):
         editor = page.locator(".msg", has_text="(editor)").first
         await editor.get_by_role("button", name="Revise").click()
         await expect(editor).to_contain_text("reply in this thread with your notes for editor")
-        await page.fill("input[data-thread]", "Shorter, and cite the lease terms")
-        await page.press("input[data-thread]", "Enter")
+        await page.fill("textarea[data-thread]", "Shorter, and cite the lease terms")
+        await page.press("textarea[data-thread]", "Enter")
         await expect(editor).to_contain_text("Revision requested by @ana")
 
         for worker in ("researcher", "critic"):
