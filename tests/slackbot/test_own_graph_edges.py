@@ -12,8 +12,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from slackbot.catalog import load_catalog
 from slackbot.engine.loading import GraphLoadError
+from slackbot.postgres import open_pool
 from slackbot.store import Store
-from slackbot.store.backends import SqliteDatabase
+from slackbot.store.backends import PostgresDatabase, SqliteDatabase
 from slackbot.store.migrations import FOLDER, migrations
 from tests.slackbot.conftest import ANA, CHANNEL, app_settings, block_text, started
 from tests.slackbot.test_own_graph import buttons, next_open, press, start
@@ -123,37 +124,42 @@ async def test_a_form_opened_too_late_tells_the_person_to_click_again(slack, own
         assert slack.open_views(ANA) == [] and buttons(review)
 
 
-async def test_a_database_made_before_migrations_upgrades_in_place(tmp_path):
+@pytest.fixture(params=["postgres", "sqlite"])
+async def old_db(request, tmp_path):
+    """An empty database of each backend, as the first release would have found it."""
+    if request.param == "sqlite":
+        db = await SqliteDatabase.open(tmp_path / "old.sqlite")
+        yield db
+        await db.close()
+        return
+    async with open_pool(request.getfixturevalue("pg_url")) as pool:
+        yield PostgresDatabase(pool)
+
+
+async def test_a_database_made_before_migrations_upgrades_in_place(old_db):
     first = migrations()[0]
     assert first.version == 1 and (FOLDER / "0001_initial.sql").exists()
-    db = await SqliteDatabase.open(tmp_path / "old.sqlite")
-    try:
-        async with db.transaction() as tx:  # what the first release created, with one run
-            for statement in first.statements:
-                await tx.execute(statement)
-            await tx.execute(
-                "INSERT INTO orchestrate_runs (run_id, team_id, channel_id, started_by, topic,"
-                " status, phase, step, created_at, updated_at) VALUES ('r1', 'T', 'C', 'U',"
-                " 'Berlin', 'waiting', 'waiting', 1, 1, 1)"
-            )
-            await tx.execute(
-                "INSERT INTO orchestrate_reviews (review_id, run_id, step, interrupt_id,"
-                " position, request, status) VALUES ('v1', 'r1', 1, 'i1', 0, '{\"draft\": 1}',"
-                " 'pending')"
-            )
-        store = Store(db)
-        assert await store.setup() == [v.version for v in migrations()]
-        assert await store.setup() == []  # applied once
-        run = await store.get_run("r1")
-        assert (run.topic, run.graph, run.input) == ("Berlin", "orchestrate", None)
-        (review,) = await store.step_reviews("r1", 1)
-        assert (review.kind, review.request, review.response_schema) == (
-            "worker",
-            {"draft": 1},
-            None,
+    async with old_db.transaction() as tx:  # what the first release created, with one run
+        for statement in first.statements:
+            await tx.execute(statement)
+        await tx.execute(
+            "INSERT INTO orchestrate_runs (run_id, team_id, channel_id, started_by, topic,"
+            " status, phase, step, created_at, updated_at) VALUES ('r1', 'T', 'C', 'U',"
+            " 'Berlin', 'waiting', 'waiting', 1, 1, 1)"
         )
-    finally:
-        await db.close()
+        await tx.execute(
+            "INSERT INTO orchestrate_reviews (review_id, run_id, step, interrupt_id,"
+            " position, request, status) VALUES ('v1', 'r1', 1, 'i1', 0, '{\"draft\": 1}',"
+            " 'pending')"
+        )
+    store = Store(old_db)
+    assert await store.setup() == [v.version for v in migrations()]
+    assert await store.setup() == []  # applied once
+    run = await store.get_run("r1")
+    assert (run.topic, run.graph, run.input) == ("Berlin", "orchestrate", None)
+    (review,) = await store.step_reviews("r1", 1)
+    assert (review.kind, review.request) == ("worker", {"draft": 1})
+    assert review.response_schema is None
 
 
 async def test_the_readme_example_works_as_written(slack, llm_server, tmp_path):
