@@ -15,7 +15,6 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-import openai
 from slack_sdk.errors import SlackApiError
 
 from graphs.review import APPROVE
@@ -24,6 +23,16 @@ from slackbot.catalog import Catalog, HostedGraph
 from slackbot.engine.base import GraphState
 from slackbot.engine.inputs import InputError, build_input
 from slackbot.engine.plain import to_plain
+from slackbot.notices import (
+    FORM_TOO_LATE,
+    HELP,
+    NOT_ALLOWED,
+    NOT_IN_CHANNEL,
+    NOT_RETRYABLE,
+    NOTICES,
+    describe,
+    topic_problem,
+)
 from slackbot.reviews import KINDS, kind_for
 from slackbot.reviews.breakpoint import BreakpointKind
 from slackbot.store import Decision, LeaseLost, Outcome, Review, Run, StepRequest, Store
@@ -31,52 +40,7 @@ from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
 
 log = logging.getLogger(__name__)
 
-MAX_TOPIC_CHARS = 1_000
-USAGE = (
-    "Usage: `/orchestrate &lt;topic&gt;`, for example `/orchestrate a launch plan for the Berlin "
-    "office`. Workers draft, you approve or revise each draft in the thread, and a summary "
-    "follows."
-)
-TOO_LONG = (
-    f"That text is {{length:,}} characters long; the limit is {MAX_TOPIC_CHARS:,}. "
-    "Shorten it to the gist: the workers read only this text and your revision notes."
-)
-HELP = "help"
-NOT_IN_CHANNEL = (
-    "I'm not a member of this channel, so I can't post or read replies here. "
-    "Invite me with `/invite @orchestrator` and run the command again."
-)
-NOT_ALLOWED = "Only the approvers configured for this app can approve, revise or retry here."
-NOTICES = {
-    Outcome.ALREADY_DECIDED: "Already decided by <@{by}>: nothing changed.",
-    Outcome.NOT_PENDING: "This review is no longer open: its step or its run has finished.",
-    Outcome.UNKNOWN: "I don't know this review: it may belong to an old or deleted run.",
-    Outcome.TAKEN: "<@{by}> is already writing the notes for this review.",
-}
-NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."
-FORM_TOO_LATE = "Slack gave up waiting for the form to open: click the button again."
 MAX_GRAPH_RUNS_PER_DRIVE = 20  # a guard against a graph that makes no progress
-
-
-def topic_problem(text: str) -> str | None:
-    """Why a /orchestrate topic is refused, or None when it is fine."""
-    topic = text.strip()
-    if not topic:
-        return USAGE
-    if len(topic) > MAX_TOPIC_CHARS:
-        return TOO_LONG.format(length=len(topic))
-    return None
-
-
-def describe(error: BaseException) -> str:
-    """One line for the thread: what failed, without internals."""
-    if isinstance(error, openai.APIStatusError):
-        return f"the LLM call failed (HTTP {error.status_code})"
-    if isinstance(error, openai.APIError):
-        return f"the LLM call failed ({type(error).__name__})"
-    if isinstance(error, SlackApiError):
-        return f"Slack refused a call ({error.response.get('error', 'error')})"
-    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 class Orchestrator:

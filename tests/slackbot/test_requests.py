@@ -3,7 +3,7 @@
 import time
 from urllib.parse import urlencode
 
-from slackbot.orchestrator import MAX_TOPIC_CHARS
+from slackbot.notices import MAX_TOPIC_CHARS
 from tests.slackbot.conftest import ANA, CHANNEL, db_rows
 
 
