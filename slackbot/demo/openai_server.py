@@ -2,28 +2,263 @@
 
 It answers `POST /v1/chat/completions` in OpenAI's wire format and records every request body.
 Answers come, in order of preference, from `script` (canned contents queued by a test), else from
-a deterministic stand-in that labels every text it writes with `STAND_IN_LABEL`. `fail_next()`
-makes the next calls answer an HTTP error; `delay` makes every call take that long.
+a deterministic stand-in (`stand_in_content`) that writes plausible text shaped by the prompt and
+says nothing about itself: every answer carries `model: "offline-stand-in"` (`STAND_IN_MODEL`)
+instead, so whoever shows the text can say where it came from. `fail_next()` makes the next calls
+answer an HTTP error; `delay` makes every call take that long.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import re
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
-STAND_IN_LABEL = "[offline stand-in model]"
+STAND_IN_MODEL = "offline-stand-in"  # the `model` of every answer; never part of the content
+TOPIC_CHARS = 60  # a topic quoted in a task is shortened to this, at a word, with "…"
+
+# (worker_id, role, task templates): a task is chosen by the topic's hash; {topic} is quoted.
 _STAND_IN_PLAN = [
-    ("researcher", "Researcher", "Gather the key facts"),
-    ("critic", "Critic", "Name the risks and weak points"),
-    ("editor", "Editor", "Write a clear recommendation"),
+    (
+        "researcher",
+        "Researcher",
+        [
+            "Gather the key facts behind {topic}: costs, timing and who decides.",
+            "Collect what we already know about {topic} and what is still missing.",
+            "Find the numbers and constraints that {topic} depends on.",
+        ],
+    ),
+    (
+        "critic",
+        "Critic",
+        [
+            "Name the main risks and weak points of {topic}, and how to reduce them.",
+            "Question the assumptions behind {topic} and say which ones could fail.",
+            "List what could go wrong with {topic}, most serious first.",
+        ],
+    ),
+    (
+        "editor",
+        "Editor",
+        [
+            "Turn the work on {topic} into a clear recommendation with next steps.",
+            "Write a short recommendation on {topic} that a busy reader can act on.",
+            "Draft the decision memo on {topic}: what we propose, why, and what comes next.",
+        ],
+    ),
 ]
+
+# Sentence banks per kind of worker: openings, bullets (three are chosen) and closings.
+_BANKS: dict[str, dict[str, list[str]]] = {
+    "research": {
+        "open": [
+            "Here is what we know so far about {topic}, and where the gaps are.",
+            "Before anyone decides on {topic}, these are the facts to agree on.",
+            "The facts that matter most for {topic} fall into a few groups.",
+        ],
+        "bullets": [
+            "**Cost:** a first estimate with the largest items, and which of them are fixed.",
+            "**Timing:** the earliest realistic start and what it depends on.",
+            "**People:** who has to be involved, and who makes the final call.",
+            "**Rules:** the permits, contracts and policies that apply.",
+            "**Comparables:** what similar efforts took elsewhere, in time and money.",
+            "**Open questions:** the two or three facts we still have to find out.",
+        ],
+        "close": [
+            "The figures are first estimates and need a source before they go into a plan.",
+            "None of this is a recommendation yet; it is the ground the others can build on.",
+            "I can add a source for each point in the next round.",
+        ],
+    },
+    "critic": {
+        "open": [
+            "The plan for {topic} looks sound, but a few points could still sink it.",
+            "Here are the weak points I see in {topic}, most serious first.",
+            "Three risks deserve an answer before we commit to {topic}.",
+        ],
+        "bullets": [
+            "**Budget:** the estimate has no contingency; a 15% buffer would be prudent.",
+            "**Schedule:** the timeline assumes every approval arrives on time.",
+            "**Ownership:** no single person is accountable for the outcome.",
+            "**Dependencies:** one supplier or partner could delay everything.",
+            "**Evidence:** some claims rest on a single source or on intuition.",
+            "**Exit:** there is no agreed point at which we would stop.",
+        ],
+        "close": [
+            "None of these is a reason to stop, but each needs an owner and a date.",
+            "If only one risk gets attention, it should be the first.",
+            "A short check-in after the first month would catch most of these early.",
+        ],
+    },
+    "edit": {
+        "open": [
+            "My recommendation: go ahead with {topic}, in clear stages.",
+            "In short, {topic} is worth doing if we keep the first stage small.",
+            "This is the version of {topic} I would put in front of the decision makers.",
+        ],
+        "bullets": [
+            "**Decide** on scope and budget this month, with one accountable owner.",
+            "**Start small:** a first stage that proves the idea before the larger spend.",
+            "**Review** progress at fixed checkpoints against two or three measures.",
+            "**Communicate** the plan early to everyone it affects.",
+            "**Keep** a contingency in both time and money.",
+            "**Write down** what would make us change course.",
+        ],
+        "close": [
+            "Next step: agree on the owner and the first checkpoint.",
+            "With the facts and risks above, this can be decided in one meeting.",
+            "I kept it short on purpose; the details live in the other drafts.",
+        ],
+    },
+    "other": {
+        "open": [
+            "Here is my contribution to {topic}.",
+            "This draft covers my part of {topic}.",
+            "A first pass at my part of {topic} follows.",
+        ],
+        "bullets": [
+            "**Goal:** what this part should achieve and how we will know.",
+            "**Approach:** the steps, in order, with rough effort for each.",
+            "**Inputs:** what this part needs from the others.",
+            "**Risks:** what could slow it down, and the fallback.",
+            "**Result:** what the team gets at the end.",
+        ],
+        "close": [
+            "Happy to go deeper on any point in the next round.",
+            "The rough effort figures still need a second opinion.",
+            "This should fit with the other drafts without overlap.",
+        ],
+    },
+}
+
+_SHORTER = ("short", "brief", "concise", "cut", "trim", "tighter")
+_CITE = ("cite", "source", "reference", "evidence")
+_REVISION_NOTES = [  # (words in the notes, the sentence that answers them)
+    (_SHORTER, "It is shorter: only the two points that matter most are kept."),
+    (_CITE, "Each point now names what it rests on, to be confirmed before sign-off."),
+    (("risk", "concern", "weak"), "The main risk is now named up front, with its mitigation."),
+    (("number", "cost", "budget", "figure", "price"), "The figures now state their assumptions."),
+    (("example", "concrete", "specific"), "Each point now comes with a concrete example."),
+]
+_REVISION_CLOSE = [
+    "Everything else from the first draft still stands.",
+    "The substance of the first draft is unchanged.",
+    "The structure of the first draft is kept, so it is easy to compare.",
+]
+
+
+def shorten(text: str, limit: int = TOPIC_CHARS) -> str:
+    """One line of at most `limit` characters, cut at a word and ending in "…" when cut."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def _quoted(topic: str) -> str:
+    return f"“{shorten(topic) or 'the topic'}”"
+
+
+def _pick(options: Sequence[str], seed: bytes, index: int) -> str:
+    return options[seed[index % len(seed)] % len(options)]
+
+
+def _seed(*parts: str) -> bytes:
+    return hashlib.sha256("\n".join(parts).encode()).digest()
+
+
+def _bank(role: str) -> dict[str, list[str]]:
+    lowered = role.lower()
+    for key, words in (
+        ("research", ("research", "fact", "analyst")),
+        ("critic", ("critic", "risk", "review", "skeptic")),
+        ("edit", ("edit", "writ", "author")),
+    ):
+        if any(word in lowered for word in words):
+            return _BANKS[key]
+    return _BANKS["other"]
+
+
+def stand_in_plan(topic: str, count: int) -> list[dict[str, str]]:
+    seed = _seed(topic)
+    return [
+        {"worker_id": w, "role": r, "task": _pick(tasks, seed, i).format(topic=_quoted(topic))}
+        for i, (w, r, tasks) in enumerate(_STAND_IN_PLAN[:count])
+    ]
+
+
+def stand_in_draft(role: str, topic: str, task: str) -> str:
+    """A first draft: 3–5 sentences and a short bullet list, chosen by the topic and the task."""
+    seed, bank = _seed(topic, task), _bank(role)
+    count = len(bank["bullets"])
+    chosen = sorted(sorted(range(count), key=lambda i: (seed[4 + i], i))[:3])
+    opening = _pick(bank["open"], seed, 2).format(topic=_quoted(topic))
+    return "\n".join(
+        [
+            f"First draft by the {role}. {opening}",
+            "",
+            *(f"- {bank['bullets'][i]}" for i in chosen),
+            "",
+            _pick(bank["close"], seed, 3),
+        ]
+    )
+
+
+def stand_in_revision(role: str, previous: str, notes: str) -> str:
+    """A redraft that keeps the previous draft's substance and says how it answers the notes."""
+    lowered = notes.lower()
+    answers = [s for words, s in _REVISION_NOTES if any(w in lowered for w in words)][:2]
+    lines = [line.strip() for line in previous.splitlines() if line.strip()]
+    prose = [line for line in lines if not line.startswith(("- ", "Revised draft by the "))]
+    opening = re.sub(r"^First draft by the .+?\. ", "", prose[0]) if prose else ""
+    bullets = [line for line in lines if line.startswith("- ")]
+    if any(word in lowered for word in _SHORTER):
+        bullets = bullets[:2]
+    if any(word in lowered for word in _CITE):
+        bullets = [
+            b if "(source:" in b else f"{b.rstrip('.')} (source: to confirm)." for b in bullets
+        ]
+    closing = [*answers] or ["The notes are taken into account throughout."]
+    closing.append(_pick(_REVISION_CLOSE, _seed(previous, notes), 0))
+    parts = [f"Revised draft by the {role}, addressing: {notes}", ""]
+    parts += [opening, ""] if opening else []
+    parts += [*bullets, ""] if bullets else []
+    return "\n".join([*parts, " ".join(closing)])
+
+
+def stand_in_summary(topic: str, drafts: str) -> str:
+    """The approved drafts as they are (their text is the substance), with a frame around them."""
+    seed = _seed(topic, drafts)
+    intro = _pick(
+        [
+            "Summary for {topic}: the team's approved drafts, combined.",
+            "Here is where the team landed on {topic}.",
+            "The approved work on {topic}, in one place.",
+        ],
+        seed,
+        0,
+    ).format(topic=_quoted(topic))
+    close = _pick(
+        [
+            "**Next:** agree on an owner and the first checkpoint.",
+            "**Next:** settle the open questions, then decide.",
+            "**Next:** turn the recommendation into a dated plan.",
+        ],
+        seed,
+        1,
+    )
+    return f"{intro}\n\n{drafts.strip()}\n\n{close}"
 
 
 def stand_in_content(body: dict[str, Any]) -> str:
@@ -34,23 +269,18 @@ def stand_in_content(body: dict[str, Any]) -> str:
     if body.get("response_format", {}).get("type") == "json_schema":
         wanted = re.search(r"between 2 and (\d+)", system)
         count = min(len(_STAND_IN_PLAN), int(wanted.group(1)) if wanted else 3)
-        assignments = [
-            {"worker_id": w, "role": f"{r} {STAND_IN_LABEL}", "task": f"{t} about: {user[:80]}"}
-            for w, r, t in _STAND_IN_PLAN[:count]
-        ]
-        return json.dumps({"assignments": assignments})
+        return json.dumps({"assignments": stand_in_plan(user, count)})
     if "final summary" in system:
-        return f"{STAND_IN_LABEL} Summary of the approved drafts:\n\n{user}"
-    role = re.search(r"You are the (.+?) on a small team", system)
-    who = role.group(1) if role else "worker"
+        topic = re.search(r"final summary for the topic: (.*)", system)
+        return stand_in_summary(topic.group(1) if topic else "", user)
+    role = re.search(r"You are the (.+?) on a small team working on: (.*)", system)
+    who, topic = (role.group(1), role.group(2)) if role else ("worker", "")
     notes = re.search(r"Reviewer notes: (.*)", user)
     if notes:
-        return f"{STAND_IN_LABEL} Revised draft by the {who}, addressing: {notes.group(1)}"
+        previous = re.search(r"Your previous draft:\n---\n(.*?)\n---\n", user, re.DOTALL)
+        return stand_in_revision(who, previous.group(1) if previous else "", notes.group(1))
     task = re.search(r"Your task: (.*)", system)
-    return (
-        f"{STAND_IN_LABEL} First draft by the {who}.\n\n"
-        f"- Task: {task.group(1) if task else '?'}\n- Point one.\n- Point two."
-    )
+    return stand_in_draft(who, topic, task.group(1) if task else "")
 
 
 class OpenAIServer:
@@ -89,7 +319,10 @@ class OpenAIServer:
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response(
-            {"object": "list", "data": [{"id": "stand-in", "object": "model"}]}
+            {
+                "object": "list",
+                "data": [{"id": STAND_IN_MODEL, "object": "model", "owned_by": "demo"}],
+            }
         )
 
     async def _completions(self, request: web.Request) -> web.Response:
@@ -109,7 +342,7 @@ class OpenAIServer:
                 "id": f"chatcmpl-{next(self._ids)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
-                "model": body.get("model", "stand-in"),
+                "model": STAND_IN_MODEL,
                 "choices": [
                     {
                         "index": 0,

@@ -20,9 +20,10 @@ def plain(text: str, names: dict[str, str]) -> str:
 
 def block_lines(block: dict[str, Any], names: dict[str, str]) -> list[str]:
     kind = block.get("type")
-    if kind in {"header", "section", "markdown"}:
-        text = block["text"] if kind == "markdown" else block["text"]["text"]
-        return plain(text, names).splitlines()
+    if kind == "markdown":  # standard Markdown: **bold**
+        return re.sub(r"\*\*([^*\n]+)\*\*", r"\1", plain(block["text"], names)).splitlines()
+    if kind in {"header", "section"}:
+        return plain(block["text"]["text"], names).splitlines()
     if kind == "context":
         return [" ".join(plain(e.get("text", ""), names) for e in block["elements"])]
     if kind == "actions":
@@ -37,16 +38,24 @@ def message_text(message: Message, names: dict[str, str] | None = None) -> str:
     return "\n".join(line for b in message.blocks for line in block_lines(b, names))
 
 
-def thread_transcript(messages: list[Message], names: dict[str, str]) -> str:
-    """Root first, then each reply indented, with who wrote it and its reactions."""
+def thread_transcript(
+    messages: list[Message], names: dict[str, str], asides: dict[str, list[str]] | None = None
+) -> str:
+    """Root first, then each reply indented, with who wrote it and its reactions.
+
+    `asides` adds lines in parentheses under a message, by its ts: what only one person saw.
+    """
     out = []
     for index, message in enumerate(messages):
         who = names.get(message.user, message.user)
         lines = message_text(message, names).splitlines() or [""]
         lead, pad = ("", "") if index == 0 else ("  ├─ ", "  │  ")
+        indent = f"{pad}{' ' * (len(who) + 2)}"
         out.append(f"{lead}{who}: {lines[0]}")
-        out.extend(f"{pad}{' ' * (len(who) + 2)}{line}" for line in lines[1:])
+        out.extend(f"{indent}{line}" for line in lines[1:])
         if message.reactions:
-            out.append(f"{pad}{' ' * (len(who) + 2)}(reactions: {', '.join(message.reactions)})")
+            out.append(f"{indent}(reactions: {', '.join(message.reactions)})")
+        for aside in (asides or {}).get(message.ts, []):
+            out.append(f"{indent}({plain(aside, names)})")
         out.append(pad.rstrip())
     return "\n".join(out).rstrip()

@@ -62,6 +62,10 @@ class DemoWorkspace(SlackEmulator):
         partial.write_text(json.dumps(saved))
         os.replace(partial, self.state_file)
 
+    def wake_all(self) -> None:
+        """Answer the page's open long polls now (at shutdown they would hold it for 25 s)."""
+        self._touch()
+
     def _touch(self) -> None:
         super()._touch()
         if self.state_file and self._save_timer is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from slackbot.demo.openai_server import STAND_IN_LABEL, OpenAIServer
+from slackbot.demo.openai_server import OpenAIServer
 from slackbot.demo.workspace import DemoWorkspace
 from slackbot.server import running_app
 from slackbot.settings import Settings
@@ -37,13 +37,15 @@ def test_scripted_demo_prints_the_whole_thread(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "with the offline stand-in model" in out
+    assert "LLM: the offline stand-in model" in out
     assert "Done: the summary is in the thread" in out
-    assert out.count("✅ Approved by @ana") == 2 and "✅ Approved by @ben" in out
-    assert "✏️ Revision requested by @ben" in out
+    # Ana is the demo's only approver: Ben's click is refused, privately, and nothing changes.
+    assert 'only @ben saw: "Only the approvers' in out and "Approved by @ben" not in out
+    assert out.count("✅ Approved by @ana") == 3
+    assert "✏️ Revision requested by @ana" in out
     assert "Revised draft by the Editor" in out and "Round 2 of 4" in out
     assert "🧾 Summary" in out and "(reactions: memo)" in out
-    assert STAND_IN_LABEL in out
+    assert "[offline stand-in model]" not in out  # the label is said once, not in every draft
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ async def test_run_pauses_with_one_interrupt_per_worker_in_one_step(run, llm_ser
     assert snapshot.next == ("worker", "worker", "worker")  # all three wait in one step
     first = pending[0].value
     assert first["round"] == 1 and first["answers"] == ["approve", "revise"]
-    assert first["draft"].startswith("[offline stand-in model] First draft")
+    assert first["draft"].startswith("First draft by the Researcher")
     assert json.loads(json.dumps(first)) == first  # JSON-plain
     assert len(llm_server.requests) == 4  # one plan + three drafts
 
