@@ -79,11 +79,18 @@ class TypedKind:
         answer, errors = forms.read_answer(fields, values, fixed)
         if errors:
             return FormAnswer(errors=errors)
-        errors = forms.validate(answer, root, fields)
+        # A union's branch is validated on its own: "not valid under any of the given schemas"
+        # would tell a person nothing. The branch keeps the root's definitions for its $refs.
+        against = root if schema is root else {**_definitions(root), **schema}
+        errors = forms.validate(answer, against, fields)
         return FormAnswer(answer=None if errors else answer, errors=errors)
 
     def describe(self, review: Review) -> str:
         return describe_answer(review.answer)
+
+
+def _definitions(root: dict[str, Any]) -> dict[str, Any]:
+    return {k: root[k] for k in ("$defs", "definitions") if k in root}
 
 
 def _own_fields(branch: dict[str, Any], discriminator: str) -> bool:
