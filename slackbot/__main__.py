@@ -16,20 +16,25 @@ def main() -> int:
     # Read by langgraph when it is imported: checkpoints may only rebuild plain types.
     os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 
-    from slackbot.settings import Settings, SettingsError
+    from slackbot.settings import Settings, StartupError
 
     try:
         settings = Settings.from_env(os.environ)
-    except SettingsError as error:
-        print(f"slack-orchestrate: {error}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    from slackbot.server import serve
+        # The settings are the one source from here on: Bolt would read the token again from
+        # the environment (and warn that its client's token wins); child processes need none.
+        for secret in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+            os.environ.pop(secret, None)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        from slackbot.server import serve
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal handlers
+            asyncio.run(serve(settings))
+    except StartupError as error:
+        # Settings, credentials, database, port, data folder: one line for a person to act on.
+        print(f"slack-orchestrate: {error}", file=sys.stderr)
+        return error.exit_code
     return 0
 
 

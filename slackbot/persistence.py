@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -13,7 +15,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from psycopg import AsyncConnection
 
 from slackbot.postgres import open_pool
-from slackbot.settings import Settings
+from slackbot.settings import Settings, StartupError
 from slackbot.store import Store
 from slackbot.store.backends import PostgresDatabase, SqliteDatabase
 
@@ -32,8 +34,21 @@ async def _take_setup_lock(conn: AsyncConnection) -> None:
         if row and row["taken"]:
             return
         if time.monotonic() > deadline:
-            raise TimeoutError("another replica has been setting up the database for too long")
+            raise StartupError("another replica has been setting up the database for too long")
         await asyncio.sleep(0.2)
+
+
+def _check_writable(data_dir: Path) -> None:
+    """The SQLite files' folder must exist and take writes: say so in one line if not."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise StartupError(
+            f"ORCHESTRATE_DATA_DIR {str(data_dir)!r} is not a writable folder: {reason}"
+        ) from None
 
 
 @asynccontextmanager
@@ -51,7 +66,7 @@ async def open_persistence(settings: Settings) -> AsyncIterator[tuple[BaseCheckp
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
             yield saver, store
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _check_writable(settings.data_dir)
     checkpoints = str(settings.data_dir / "checkpoints.sqlite")
     async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
         await saver.setup()

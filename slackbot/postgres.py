@@ -5,19 +5,69 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from slackbot.settings import StartupError
 
 # AsyncPostgresSaver needs autocommit and dict rows; prepare_threshold=0 keeps it pgbouncer-safe.
 CONNECTION_KWARGS = {"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0}
+CONNECT_TIMEOUT = 5  # seconds for the first connection at start-up: fail in one line, not 15 s
+OPEN_TIMEOUT = 15.0
+# A pooled connection can die unseen (a restarted server, pg_terminate_backend, a NAT timeout):
+# check each one as it is handed out, and drop idle ones before firewalls silently do.
+MAX_IDLE = 5 * 60.0
+RECONNECT_TIMEOUT = 60.0  # give up one reconnection attempt after this; the next use tries again
+
+
+def describe(url: str) -> str:
+    """host:port/dbname of a connection URL, for messages (never the password)."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the DATABASE_URL server"
+    host = info.get("host") or info.get("hostaddr") or "localhost"
+    return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+async def check_reachable(url: str) -> None:
+    """One direct connection first: an unreachable or refusing server is one line at once,
+    instead of the pool's warnings for 15 s and then a PoolTimeout traceback."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT)
+    except (psycopg.Error, OSError) as error:
+        raise StartupError(
+            f"cannot connect to the database at {describe(url)}: {one_line(error)}"
+        ) from None
+    await conn.close()
 
 
 @asynccontextmanager
 async def open_pool(url: str, max_size: int = 10) -> AsyncIterator[AsyncConnectionPool]:
+    await check_reachable(url)
     pool = AsyncConnectionPool(
-        url, kwargs=CONNECTION_KWARGS, min_size=1, max_size=max_size, open=False
+        url,
+        kwargs=CONNECTION_KWARGS,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        max_idle=MAX_IDLE,
+        reconnect_timeout=RECONNECT_TIMEOUT,
     )
-    await pool.open(wait=True, timeout=15)
+    try:
+        await pool.open(wait=True, timeout=OPEN_TIMEOUT)
+    except PoolTimeout:
+        await pool.close()
+        raise StartupError(
+            f"the database at {describe(url)} did not accept connections within {OPEN_TIMEOUT:g} s"
+        ) from None
     try:
         yield pool
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,25 @@ _WHERE = {
 }
 
 
-class SettingsError(ValueError):
-    """A setting is missing or invalid; the message is one line meant for a person."""
+class StartupError(Exception):
+    """The app cannot start; the message is one line meant for a person (no traceback).
+
+    Raised from start-up code and caught in `__main__`, which prints it and exits with
+    `exit_code` (2 for a setting or credential to fix, 1 for a service that is not there).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class SettingsError(StartupError, ValueError):
+    """Settings are missing or invalid; the message names every one of them, on one line."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +67,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        # Every problem is collected, so one start-up attempt reports all of them.
+        missing: list[str] = []
+        invalid: list[str] = []
+
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
             return value or None
@@ -56,24 +78,27 @@ class Settings:
         def require(name: str) -> str:
             value = get(name)
             if value is None:
-                raise SettingsError(f"{name} is not set: get it from {_WHERE[name]}")
-            return value
+                missing.append(name)
+            return value or ""
 
-        def number(name: str, default: float, kind: type = int) -> float:
+        def number(name: str, default: float, kind: type = int, most: float | None = None) -> float:
             raw = get(name)
             if raw is None:
                 return default
             try:
                 value = kind(raw)
             except ValueError:
-                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-            if value <= 0:
-                raise SettingsError(f"{name} must be positive, got {raw!r}")
+                invalid.append(f"{name} must be a number, got {raw!r}")
+                return default
+            if not (0 < value <= (most or math.inf)) or not math.isfinite(value):
+                limits = f"between 1 and {most:g}" if most is not None else "positive"
+                invalid.append(f"{name} must be {limits}, got {raw!r}")
+                return default
             return value
 
         app_token = get("SLACK_APP_TOKEN")
         if app_token and not app_token.startswith("xapp-"):
-            raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+            invalid.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
         bot_token = require("SLACK_BOT_TOKEN")
         # Socket Mode needs no signing secret; HTTP mode cannot verify requests without one.
         signing_secret = get("SLACK_SIGNING_SECRET") if app_token else None
@@ -81,29 +106,45 @@ class Settings:
             signing_secret = require("SLACK_SIGNING_SECRET")
         database_url = get("DATABASE_URL")
         if database_url and not database_url.startswith(("postgresql://", "postgres://")):
-            raise SettingsError("DATABASE_URL must start with postgresql:// (unset it for SQLite)")
+            invalid.append("DATABASE_URL must start with postgresql:// (unset it for SQLite)")
         log_level = (get("LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level}")
+            invalid.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level}")
         approvers = frozenset(
             uid.strip() for uid in (get("ORCHESTRATE_APPROVERS") or "").split(",") if uid.strip()
         )
+        openai_api_key = require("OPENAI_API_KEY")
+        port = int(number("PORT", 3000, most=65535))
+        max_workers = int(number("ORCHESTRATE_MAX_WORKERS", 3))
+        max_revisions = int(number("ORCHESTRATE_MAX_REVISIONS", 3))
+        lease_seconds = float(number("ORCHESTRATE_LEASE_SECONDS", 30.0, float))
+        max_concurrent_runs = int(number("ORCHESTRATE_MAX_CONCURRENT_RUNS", 16))
+        if missing or invalid:
+            raise SettingsError("; ".join([*_missing_message(missing), *invalid]))
         return cls(
             slack_bot_token=bot_token,
             slack_signing_secret=signing_secret,
             slack_app_token=app_token,
             slack_api_url=get("SLACK_API_URL"),
-            port=int(number("PORT", 3000)),
+            port=port,
             database_url=database_url,
             data_dir=Path(get("ORCHESTRATE_DATA_DIR") or "data"),
-            openai_api_key=require("OPENAI_API_KEY"),
+            openai_api_key=openai_api_key,
             openai_base_url=get("OPENAI_BASE_URL"),
             openai_model=get("OPENAI_MODEL") or DEFAULT_MODEL,
             approvers=approvers,
             graph_spec=get("ORCHESTRATE_GRAPH"),
             log_level=log_level,
-            max_workers=int(number("ORCHESTRATE_MAX_WORKERS", 3)),
-            max_revisions=int(number("ORCHESTRATE_MAX_REVISIONS", 3)),
-            lease_seconds=float(number("ORCHESTRATE_LEASE_SECONDS", 30.0, float)),
-            max_concurrent_runs=int(number("ORCHESTRATE_MAX_CONCURRENT_RUNS", 16)),
+            max_workers=max_workers,
+            max_revisions=max_revisions,
+            lease_seconds=lease_seconds,
+            max_concurrent_runs=max_concurrent_runs,
         )
+
+
+def _missing_message(missing: list[str]) -> list[str]:
+    if not missing:
+        return []
+    names = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+    where = "; ".join(f"{name} from {_WHERE[name]}" for name in missing)
+    return [f"{names} {'is' if len(missing) == 1 else 'are'} not set: get {where}"]

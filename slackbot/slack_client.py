@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+from collections.abc import Awaitable, Callable
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -15,11 +18,25 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from slackbot.settings import Settings
+from slackbot.settings import Settings, StartupError
+
+log = logging.getLogger(__name__)
 
 SLACK_API_URL = "https://slack.com/api/"
 RATE_LIMIT_JITTER = 0.1  # seconds, at most, added to Retry-After
+PROBE_TIMEOUT = 10  # seconds for one start-up call to Slack
+FIRST_RETRY, LAST_RETRY = 1.0, 30.0  # back-off while Slack cannot be reached at start-up
+# Answers that say Slack is there but having trouble: try again. Any other `ok: false` answer
+# to a start-up call means the token itself is wrong, and waiting will not fix it.
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                    "request_timeout"}  # fmt: skip
+WHERE_TOKEN = {
+    "SLACK_BOT_TOKEN": "Slack app settings → OAuth & Permissions → Bot User OAuth Token (xoxb-…)",
+    "SLACK_APP_TOKEN": "Slack app settings → Basic Information → App-Level Tokens "
+    "(xapp-…, scope connections:write)",
+}
 
 
 class RetryAfterHandler(AsyncRateLimitErrorRetryHandler):
@@ -50,11 +67,15 @@ class RetryAfterHandler(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def build_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
+def api_url(settings: Settings) -> str:
     base_url = settings.slack_api_url or SLACK_API_URL
+    return base_url if base_url.endswith("/") else base_url + "/"
+
+
+def build_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
     return AsyncWebClient(
         token=settings.slack_bot_token,
-        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        base_url=api_url(settings),
         session=session,
         timeout=30,
         retry_handlers=[
@@ -63,3 +84,65 @@ def build_slack_client(settings: Settings, session: aiohttp.ClientSession) -> As
             AsyncServerErrorRetryHandler(max_retry_count=3),
         ],
     )
+
+
+def build_probe_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """For start-up calls: no hidden retries and a short timeout, so every attempt is one line."""
+    return AsyncWebClient(
+        base_url=api_url(settings), session=session, timeout=PROBE_TIMEOUT, retry_handlers=[]
+    )
+
+
+async def until_slack_answers(
+    call: Callable[[], Awaitable[AsyncSlackResponse]], *, method: str, token_name: str, url: str
+) -> AsyncSlackResponse:
+    """Call Slack until it answers, one log line per failed attempt with back-off between them.
+
+    A token Slack rejects raises StartupError (exit code 2): retrying cannot help.
+    """
+    delay = FIRST_RETRY
+    while True:
+        try:
+            return await call()
+        except SlackApiError as error:
+            status, code = error.response.status_code, error.response.get("error")
+            if status == 200 and code and code not in TRANSIENT_ERRORS:
+                raise StartupError(
+                    f"Slack rejected {token_name} ({method}: {code}): "
+                    f"check it in {WHERE_TOKEN[token_name]}",
+                    exit_code=2,
+                ) from None
+            reason = f"{code or 'unexpected answer'} (HTTP {status})"
+            retry_after = error.response.headers.get("Retry-After", "")
+            wait = max(delay, float(retry_after)) if retry_after.isdigit() else delay
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            wait = delay
+        log.warning(
+            "cannot reach Slack at %s (%s: %s); retrying in %g s", url, method, reason, wait
+        )
+        await asyncio.sleep(wait)
+        delay = min(delay * 2, LAST_RETRY)
+
+
+async def check_bot_token(settings: Settings, session: aiohttp.ClientSession) -> None:
+    """auth.test at start-up: a token Slack rejects stops the app with one clear line."""
+    client = build_probe_client(settings, session)
+    await until_slack_answers(
+        lambda: client.auth_test(token=settings.slack_bot_token),
+        method="auth.test",
+        token_name="SLACK_BOT_TOKEN",
+        url=api_url(settings),
+    )
+
+
+async def open_socket_url(settings: Settings, session: aiohttp.ClientSession) -> str:
+    """A Socket Mode WebSocket URL from apps.connections.open (single use)."""
+    client = build_probe_client(settings, session)
+    response = await until_slack_answers(
+        lambda: client.apps_connections_open(app_token=settings.slack_app_token or ""),
+        method="apps.connections.open",
+        token_name="SLACK_APP_TOKEN",
+        url=api_url(settings),
+    )
+    return str(response["url"])

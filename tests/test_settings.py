@@ -6,13 +6,18 @@ import sys
 
 import pytest
 
-from slackbot.settings import Settings, SettingsError
+from slackbot.settings import Settings, SettingsError, StartupError
 
 HTTP_ENV = {
     "SLACK_BOT_TOKEN": "xoxb-1",
     "SLACK_SIGNING_SECRET": "secret",
     "OPENAI_API_KEY": "sk-1",
 }
+
+
+def test_port_range_ends_are_accepted():
+    assert Settings.from_env(HTTP_ENV | {"PORT": "1"}).port == 1
+    assert Settings.from_env(HTTP_ENV | {"PORT": "65535"}).port == 65535
 
 
 def test_http_mode_reads_every_documented_name():
@@ -59,9 +64,27 @@ def test_missing_required_setting_names_it(missing):
         Settings.from_env(env)
 
 
+def test_every_missing_setting_is_named_at_once():
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"PORT": "70000"})
+    message = str(error.value)
+    for name in [*HTTP_ENV, "PORT"]:
+        assert name in message
+    assert "\n" not in message and error.value.exit_code == 2
+    assert isinstance(error.value, StartupError)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PORT", "abc"), ("DATABASE_URL", "mysql://x"), ("SLACK_APP_TOKEN", "xoxb-wrong")],
+    [
+        ("PORT", "abc"),
+        ("PORT", "0"),
+        ("PORT", "70000"),
+        ("DATABASE_URL", "mysql://x"),
+        ("SLACK_APP_TOKEN", "xoxb-wrong"),
+        ("ORCHESTRATE_LEASE_SECONDS", "nan"),
+        ("ORCHESTRATE_LEASE_SECONDS", "inf"),
+    ],
 )
 def test_invalid_values_are_refused(name, value):
     with pytest.raises(SettingsError, match=name):

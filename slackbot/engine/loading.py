@@ -23,9 +23,13 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.pregel import Pregel
 
+from slackbot.settings import StartupError
 
-class GraphLoadError(ValueError):
+
+class GraphLoadError(StartupError):
     """The spec cannot give a graph; the message is one line meant for a person."""
+
+    exit_code = 2  # a setting to fix
 
 
 @dataclass(frozen=True)

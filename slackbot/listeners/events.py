@@ -7,19 +7,25 @@ from slack_bolt.async_app import AsyncApp
 from slackbot.orchestrator import Orchestrator
 
 EVENT = "message"
+# A person's reply, also when sent "to the channel too" or with a file attached (its text is the
+# notes); edits, deletions, joins and bot posts carry other subtypes and are not replies.
+REPLY_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 
 def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     @app.event(EVENT)
     async def thread_reply(event: dict) -> None:
-        # Only plain replies inside a thread; edits, joins and bot posts have a subtype.
-        thread_ts, ts = event.get("thread_ts"), event.get("ts")
-        if event.get("subtype") or not event.get("user") or not thread_ts or thread_ts == ts:
+        if event.get("subtype") not in REPLY_SUBTYPES or event.get("bot_id"):
             return
+        channel, user = event.get("channel"), event.get("user")
+        thread_ts, ts, text = event.get("thread_ts"), event.get("ts"), event.get("text")
+        fields = (channel, user, thread_ts, ts)
+        if not all(isinstance(f, str) and f for f in fields) or thread_ts == ts:
+            return  # not inside a thread (or not shaped like a reply at all)
         await orchestrator.record_reply(
-            channel_id=event["channel"],
+            channel_id=channel,
             thread_ts=thread_ts,
-            user_id=event["user"],
-            text=event.get("text", ""),
+            user_id=user,
+            text=text if isinstance(text, str) else "",
             ts=ts,
         )

@@ -1,10 +1,23 @@
-"""Requests that must be refused, clearly and without effect."""
+"""Requests that must be refused, clearly and without effect, and the shapes that must not be."""
 
+import asyncio
+import json
 import time
 from urllib.parse import urlencode
 
+import pytest
+
+from slackbot.blocks import ACTION_REVISE
 from slackbot.notices import MAX_TOPIC_CHARS
-from tests.slackbot.conftest import ANA, CHANNEL, db_rows
+from tests.slackbot.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    block_text,
+    db_rows,
+    start_run,
+    wait_reviews,
+)
 
 
 async def test_empty_topic_gets_usage_help(slack, pg_app, pg_url):
@@ -67,3 +80,59 @@ async def test_healthz_reports_the_database(pg_app):
 
     async with aiohttp.ClientSession() as session, session.get(pg_app.url + "/healthz") as r:
         assert r.status == 200 and (await r.json()) == {"ok": True}
+
+
+async def test_a_topic_with_the_word_payload_starts_a_run(slack, pg_app):
+    # Bolt alone reads any form body containing "payload" as an interaction without one.
+    root = await start_run(slack, "payload formats for the public API")
+    assert "payload formats" in block_text(root)
+
+
+WORKERS = {"researcher", "critic", "editor"}
+
+
+async def _reply_event(slack, root_ts: str, text: str, **event_fields) -> int:
+    """A thread reply by Ben, delivered as Slack shapes it for `event_fields` (a subtype…)."""
+    reply = slack.post_as_person(BEN, CHANNEL, text, root_ts)
+    envelope = json.loads(slack.message_event(reply))
+    envelope["event"].update(event_fields)
+    status, _ = await slack.deliver(json.dumps(envelope), "application/json")
+    return status
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"subtype": "thread_broadcast", "root": {"type": "message", "text": "root"}},
+        {
+            "subtype": "file_share",
+            "upload": False,
+            "files": [{"id": "F1", "name": "notes.pdf", "mimetype": "application/pdf"}],
+        },
+    ],
+    ids=["also sent to the channel", "with a file"],
+)
+async def test_notes_also_sent_to_the_channel_or_with_a_file_count(slack, pg_app, shape):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    await slack.click(BEN, reviews["editor"], ACTION_REVISE)
+    await slack.wait_for(lambda: "reply in this thread" in block_text(reviews["editor"]))
+    assert await _reply_event(slack, root.ts, "shorter, and cite the lease", **shape) == 200
+    await slack.wait_for(lambda: "Revision requested" in block_text(reviews["editor"]))
+    assert "shorter, and cite the lease" in block_text(reviews["editor"])
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{"subtype": "message_changed"}, {"subtype": "channel_join"}, {"bot_id": "B0OTHER"}],
+    ids=["an edit", "a join", "another bot"],
+)
+async def test_other_thread_messages_are_not_notes(slack, pg_app, pg_url, shape):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    await slack.click(BEN, reviews["editor"], ACTION_REVISE)
+    await slack.wait_for(lambda: "reply in this thread" in block_text(reviews["editor"]))
+    assert await _reply_event(slack, root.ts, "not notes", **shape) == 200
+    await asyncio.sleep(0.3)
+    assert "reply in this thread" in block_text(reviews["editor"])
+    assert ("awaiting_notes",) in db_rows(pg_url, "SELECT status FROM orchestrate_reviews")
