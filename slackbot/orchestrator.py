@@ -35,6 +35,7 @@ from slackbot.notices import (
 )
 from slackbot.reviews import KINDS, kind_for
 from slackbot.reviews.breakpoint import BreakpointKind
+from slackbot.reviews.tools import ToolCallKind, combine, expand, is_hitl_request
 from slackbot.store import Decision, LeaseLost, Outcome, Review, Run, StepRequest, Store
 from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
 
@@ -333,7 +334,7 @@ class Orchestrator:
                         return  # waiting for people
                     continue
                 if state.pause is None:
-                    await engine.resume(run_id, given)
+                    await engine.resume(run_id, resume_map(state, answers))
                 elif given[state.pause.key].get("action") == "edit":
                     await engine.update(run_id, given[state.pause.key]["values"])
                 else:
@@ -392,12 +393,30 @@ def step_requests(state: GraphState) -> list[StepRequest]:
             "values": to_plain(pause.values),
         }
         return [StepRequest(pause.key, BreakpointKind.name, value)]
-    return [
-        StepRequest(
-            i.id, kind_for(i.value, i.response_schema), to_plain(i.value), i.response_schema
-        )
-        for i in state.interrupts
-    ]
+    requests = []
+    for i in state.interrupts:
+        value = to_plain(i.value)
+        if is_hitl_request(value) and not i.response_schema:
+            requests += [StepRequest(k, ToolCallKind.name, sub) for k, sub in expand(i.id, value)]
+        else:
+            kind = kind_for(value, i.response_schema)
+            requests.append(StepRequest(i.id, kind, value, i.response_schema))
+    return requests
+
+
+def resume_map(state: GraphState, answers: dict[str, Any]) -> dict[str, Any]:
+    """The step's answers by interrupt id; a batched tool request's decisions gathered in the
+    order of its action requests."""
+    resume = {}
+    for i in state.interrupts:
+        value = to_plain(i.value)
+        if is_hitl_request(value) and not i.response_schema:
+            combined = combine(i.id, value, answers)
+            if combined is not None:
+                resume[i.id] = combined
+        elif i.id in answers:
+            resume[i.id] = answers[i.id]
+    return resume
 
 
 def _control(review: Review | None, index: int):

@@ -11,6 +11,8 @@ What every example keeps to, and why:
   refuses `typing.TypedDict`.
 - Exactly one required `str` input field (or `messages`), so the slash command's text is the input.
 - No checkpointer: the host compiles or copies the graph with its own.
-- JSON-plain interrupt values and state, nothing with side effects before an `interrupt()`,
-  no LLM calls: the examples run offline and give the same result every time.
+- JSON-plain interrupt values and state, nothing with side effects before an `interrupt()`.
+- No LLM calls, except the agents (`agent*.py`), which build a `ChatOpenAI` from
+  `OPENAI_API_KEY` / `OPENAI_BASE_URL` / `OPENAI_MODEL` when their factory is called (the demo
+  points them at its offline stand-in, which proposes tool calls).
 """

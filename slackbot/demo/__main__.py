@@ -181,6 +181,9 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
         base_url, api_key, model = llm.base_url, llm.api_key, llm.model
         if stand_in:
             base_url, api_key, model = await stand_in.start(), "offline", STAND_IN_MODEL
+            # Graphs of --graph that build their own model (graphs/examples/agent*.py) read
+            # these when the app loads them: point them at the stand-in too.
+            os.environ.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY=api_key, OPENAI_MODEL=model)
         settings = Settings(
             slack_bot_token=workspace.bot_token,
             slack_signing_secret=workspace.signing_secret,

@@ -4,13 +4,21 @@ import json
 import re
 
 import aiohttp
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
 
 from graphs import prompts
 from slackbot.demo.openai_server import (
     STAND_IN_MODEL,
     OpenAIServer,
+    ToolCall,
+    ToolCalls,
     shorten,
+    stand_in_answer,
     stand_in_content,
+    stand_in_tool_calls,
 )
 
 TOPIC = "a launch plan for our Berlin office"
@@ -129,3 +137,214 @@ async def test_answers_carry_the_model_name_and_tests_keep_their_controls():
         assert len(server.requests_where("Your task: ")) == 3
     finally:
         await server.close()
+
+
+# --- tool calling ------------------------------------------------------------------------------
+
+
+def offered(*names, **parameters):
+    """A request's `tools`, in OpenAI's format; `parameters` gives a tool its JSON Schema."""
+    return [
+        {"type": "function", "function": {"name": n, "parameters": parameters.get(n, {})}}
+        for n in names
+    ]
+
+
+def calls_for(text, tools=("send_email", "create_ticket", "lookup_contact"), **parameters):
+    request = {
+        "messages": [{"role": "user", "content": text}],
+        "tools": offered(*tools, **parameters),
+    }
+    return [(call.name, call.args) for call in stand_in_tool_calls(request)]
+
+
+def test_the_stand_in_proposes_one_call_per_action_asked_for_in_order():
+    text = (
+        "Email ana@example.com about the Q3 budget and launch,"
+        " then open a ticket for the flaky login test"
+    )
+    assert calls_for(text) == [
+        (
+            "send_email",
+            {
+                "to": "ana@example.com",
+                "subject": "The Q3 budget and launch",
+                "body": "Hello,\n\nA quick note about the Q3 budget and launch.\n\nBest regards",
+            },
+        ),
+        (
+            "create_ticket",
+            {
+                "title": "The flaky login test",
+                "priority": "normal",
+                "description": f"Requested in chat: {text}",
+            },
+        ),
+    ]
+    assert calls_for(text) == calls_for(text)  # deterministic
+
+
+def test_the_stand_in_reads_names_messages_urgency_and_lookups():
+    (email,) = calls_for("write to Ben saying the demo moved to 3pm")
+    assert email == (
+        "send_email",
+        {
+            "to": "ben@example.com",
+            "subject": "The demo moved to 3pm",
+            "body": "Hello,\n\nThe demo moved to 3pm.\n\nBest regards",
+        },
+    )
+    (ticket,) = calls_for("file a bug: checkout is down, urgent")
+    assert ticket[1]["title"] == "Checkout is down, urgent" and ticket[1]["priority"] == "high"
+    lookup, email = calls_for("look up Dana Li's email and message her about the offsite")
+    assert lookup == ("lookup_contact", {"name": "Dana Li"})
+    assert email[1]["to"] == "team@example.com"  # "her" is nobody's address
+    assert email[1]["subject"] == "The offsite"
+
+
+def test_the_stand_in_calls_only_tools_it_is_offered_with_the_arguments_they_declare():
+    text = "email ana@example.com about the launch and open a ticket for the login test"
+    assert [name for name, _ in calls_for(text, tools=["create_ticket"])] == ["create_ticket"]
+    schema = {
+        "properties": {
+            "title": {"type": "string"},
+            "priority": {"type": "string", "enum": ["P1", "P2", "P3"], "default": "P3"},
+            "team": {"type": "string"},
+        },
+        "required": ["title", "team"],
+    }
+    ((_, args),) = calls_for(
+        "open a ticket for the login test", ["create_ticket"], create_ticket=schema
+    )
+    assert args == {
+        "title": "The login test",
+        "priority": "P3",
+        "team": "open a ticket for the login test",
+    }
+    assert calls_for(text, tools=["search_web"]) == []
+
+
+def test_without_a_known_action_the_stand_in_says_what_it_can_do():
+    request = {
+        "messages": [{"role": "user", "content": "hello"}],
+        "tools": offered("send_email", "search"),
+    }
+    assert stand_in_answer(request) == "Tell me what to do: I can use send_email, search."
+
+
+def test_after_tool_results_the_stand_in_quotes_each_whole():
+    rejected = "User rejected the tool call for `send_email` with reason: Ana is on leave."
+    request = {
+        "messages": [
+            {"role": "user", "content": "email Ana and open a ticket"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "send_email", "arguments": "{}"},
+                    },
+                    {
+                        "id": "c2",
+                        "type": "function",
+                        "function": {"name": "create_ticket", "arguments": "{}"},
+                    },
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": rejected},
+            {
+                "role": "tool",
+                "tool_call_id": "c2",
+                "content": [{"type": "text", "text": "Ticket opened: Y."}],
+            },
+        ],
+        "tools": offered("send_email", "create_ticket"),
+    }
+    assert stand_in_answer(request) == (
+        "Here is what each step reported:\n"
+        f"- send_email: “{rejected}”\n"
+        "- create_ticket: “Ticket opened: Y.”"
+    )
+
+
+def test_without_tools_the_answer_is_the_text_it_always_was():
+    request = body(prompts.draft_messages({"topic": TOPIC, **plan(TOPIC)[0]}))
+    assert stand_in_answer(request) == stand_in_content(request)
+
+
+async def test_scripted_tool_calls_go_out_in_openais_wire_format(llm_server):
+    scripted = llm_server.script_tool_calls(
+        [
+            ("send_email", {"to": "a@example.com"}),
+            ToolCall("create_ticket", {"title": "T"}, id="mine"),
+        ]
+    )
+    assert scripted == ToolCalls(
+        (
+            ToolCall("send_email", {"to": "a@example.com"}),
+            ToolCall("create_ticket", {"title": "T"}, "mine"),
+        )
+    )
+    llm_server.script.append(
+        ToolCalls((ToolCall("lookup_contact", {"name": "Ben"}),), content="One moment.")
+    )
+    llm_server.script.append("plain text still works")
+    request = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    async with aiohttp.ClientSession() as session:
+        answers = []
+        for _ in range(3):
+            async with session.post(
+                llm_server.base_url + "/chat/completions", json=request
+            ) as response:
+                answers.append((await response.json())["choices"][0])
+    first, second, third = answers
+    assert first["finish_reason"] == "tool_calls"
+    assert first["message"]["content"] is None
+    assert first["message"]["tool_calls"] == [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "send_email", "arguments": '{"to": "a@example.com"}'},
+        },
+        {
+            "id": "mine",
+            "type": "function",
+            "function": {"name": "create_ticket", "arguments": '{"title": "T"}'},
+        },
+    ]
+    assert second["message"]["content"] == "One moment."
+    assert second["message"]["tool_calls"][0]["id"] == "call_2"
+    assert (
+        third["finish_reason"] == "stop" and third["message"]["content"] == "plain text still works"
+    )
+    assert "tool_calls" not in third["message"]
+
+
+@tool
+def send_email(to: str, subject: str, body: str) -> str:
+    """Send an email."""
+    return f"sent to {to}"
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_chat_openai_reads_the_stand_ins_tool_calls(llm_server, streaming):
+    model = ChatOpenAI(
+        model="m", api_key="x", base_url=llm_server.base_url, streaming=streaming, max_retries=0
+    ).bind_tools([send_email])
+    ask = HumanMessage("email ana@example.com about the launch")
+    proposed = await model.ainvoke([ask])
+    assert (
+        isinstance(proposed, AIMessage)
+        and proposed.response_metadata["finish_reason"] == "tool_calls"
+    )
+    (call,) = proposed.tool_calls
+    assert call["name"] == "send_email" and call["args"]["to"] == "ana@example.com"
+    result = ToolMessage("sent to ana@example.com", tool_call_id=call["id"])
+    report = await model.ainvoke([ask, proposed, result])
+    assert (
+        report.text == "Here is what each step reported:\n- send_email: “sent to ana@example.com”"
+    )
+    assert llm_server.requests[-1]["stream"] is streaming
+    assert len(llm_server.requests_where("sent to ana@example.com")) == 1

@@ -15,7 +15,10 @@ EXAMPLES = str(Path(graphs.examples.__file__).parent / "langgraph.json")
 
 
 @pytest.fixture
-async def app(slack, llm_server, database):
+async def app(slack, llm_server, database, monkeypatch):
+    # The example agents build their model from these when the app loads them.
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
     database_url, data_dir = database
     settings = app_settings(
         slack, llm_server, database_url=database_url, data_dir=data_dir, graph_spec=EXAMPLES

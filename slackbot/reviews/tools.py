@@ -1,0 +1,325 @@
+"""Tool calls waiting for a person: LangChain's HumanInTheLoopMiddleware and Agent Inbox.
+
+- Batched `HITLRequest` (`{"action_requests", "review_configs"}`): one review per action
+  request (`expand`), the interrupt answered with `{"decisions": [...]}` in their order once
+  each has one (`combine`).
+- Per-call `ToolApprovalRequest` (`{"type": "tool_approval", ...}` + a `response_schema`): one
+  review, answered with one decision validated against that schema.
+- Agent Inbox `HumanInterrupt` (a dict, or a list of one): Accept / Edit / Respond / Ignore,
+  answered with a list of one `HumanResponse`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slackbot.reviews import forms
+from slackbot.reviews.base import Control, Form, FormAnswer
+from slackbot.reviews.readable import code, context, header, inline, is_short, section
+from slackbot.reviews.schema import branches, const_of, resolve
+from slackbot.safe_text import clip, neutralize
+from slackbot.store import Review
+
+DECISIONS = {"approve": "Approve", "edit": "Edit", "reject": "Reject", "respond": "Respond"}
+_PRIMARY = {"accept": "primary"}
+_REASON = {"type": "string", "title": "Reason (optional)", "description": "Sent to the agent"}
+_MESSAGE = {"type": "string", "title": "Message", "description": "Sent as the tool's result"}
+
+
+# -- recognising the shapes -------------------------------------------------------------------
+
+
+def is_hitl_request(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("action_requests"), list)
+        and isinstance(value.get("review_configs"), list)
+        and all(isinstance(a, dict) and "name" in a for a in value["action_requests"])
+    )
+
+
+def is_tool_approval(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == "tool_approval" and "name" in value
+
+
+def inbox_request(value: Any) -> dict[str, Any] | None:
+    """The Agent Inbox `HumanInterrupt` in a value (a dict or a list of one), else None."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("action_request"), dict)
+        and isinstance(value.get("config"), dict)
+    ):
+        return value
+    return None
+
+
+def expand(key: str, value: Any) -> list[tuple[str, dict[str, Any]]]:
+    """A batched request's reviews: (key of each, its request), one per action request."""
+    configs = {c.get("action_name"): c for c in value["review_configs"] if isinstance(c, dict)}
+    requests = value["action_requests"]
+    found = []
+    for index, action in enumerate(requests):
+        config = configs.get(action.get("name"), {})
+        allowed = [d for d in config.get("allowed_decisions") or DECISIONS if d in DECISIONS]
+        request = {
+            "action": action,
+            "allowed": allowed,
+            "args_schema": config.get("args_schema"),
+            "index": index,
+            "of": len(requests),
+        }
+        found.append((f"{key}.{index}", request))
+    return found
+
+
+def combine(key: str, value: Any, answers: dict[str, Any]) -> dict[str, Any] | None:
+    """The resume value of a batched request once every action has a decision, else None."""
+    keys = [f"{key}.{index}" for index in range(len(value["action_requests"]))]
+    if not all(k in answers for k in keys):
+        return None
+    return {"decisions": [answers[k] for k in keys]}
+
+
+# -- rendering a call -------------------------------------------------------------------------
+
+
+def call_blocks(name: str, args: Any, description: str, note: str = "") -> list[dict[str, Any]]:
+    """The tool, its arguments (short scalars as fields, the rest as code) and why."""
+    blocks = [header(f"🛠️ {name}")]
+    if description:
+        blocks.append(section(clip(neutralize(description), 2_900)))
+    if isinstance(args, dict) and args:
+        short = {k: v for k, v in args.items() if is_short(v)}
+        if short:
+            fields = [
+                {"type": "mrkdwn", "text": clip(f"*{neutralize(str(k))}*\n{inline(v)}", 2_000)}
+                for k, v in list(short.items())[:10]
+            ]
+            blocks.append({"type": "section", "fields": fields})
+        rest = {k: v for k, v in args.items() if k not in short or k not in list(short)[:10]}
+        if rest:
+            blocks.append(section(code(rest)))
+    elif args not in (None, {}):
+        blocks.append(section(code(args)))
+    if note:
+        blocks.append(context(note))
+    return blocks
+
+
+def _args_schema(args: Any, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The edit form's schema: the tool's own when known, else one field per argument."""
+    if isinstance(given, dict) and given.get("properties"):
+        return given
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    properties = {
+        name: ({"type": kinds[type(v)]} if type(v) in kinds else {}) | {"title": name}
+        for name, v in (args or {}).items()
+    }
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def _text_form(title: str, schema: dict[str, Any]) -> tuple[Form, list[forms.Field]]:
+    fields = forms.fields_for(schema, schema)
+    return Form(title=title, blocks=forms.input_blocks(fields, {})), fields
+
+
+# -- LangChain's middleware: batched and per-call ---------------------------------------------
+
+
+class ToolCallKind:
+    name = "tool_call"
+
+    @staticmethod
+    def _call(review: Review) -> tuple[str, dict[str, Any], str]:
+        request = review.request
+        action = request.get("action", request)  # batched sub-request, or per-call value
+        return str(action.get("name", "?")), action.get("args") or {}, action.get("description", "")
+
+    def _allowed(self, review: Review) -> list[str]:
+        if "allowed" in review.request:
+            return list(review.request["allowed"])
+        schema = review.response_schema or {}
+        union = branches(schema)
+        if union:
+            return [str(const) for const, _ in union[1] if str(const) in DECISIONS]
+        single = const_of(resolve(schema, schema).get("properties", {}).get("type"), schema)
+        return [single] if single in DECISIONS else list(DECISIONS)
+
+    def _branch(self, review: Review, decision: str) -> dict[str, Any] | None:
+        """The per-call schema's branch for a decision, with the root's definitions."""
+        schema = review.response_schema or {}
+        union = branches(schema)
+        found = dict(union[1]).get(decision) if union else resolve(schema, schema)
+        if not found:
+            return None
+        return {k: schema[k] for k in ("$defs", "definitions") if k in schema} | found
+
+    def _edit_schema(self, review: Review) -> dict[str, Any] | None:
+        branch = self._branch(review, "edit") if review.response_schema else None
+        if branch is None:
+            return review.request.get("args_schema")
+        action = resolve(branch.get("properties", {}).get("edited_action", {}), branch)
+        args = resolve(action.get("properties", {}).get("args", {}), branch)
+        return {k: branch[k] for k in ("$defs", "definitions") if k in branch} | args
+
+    def title(self, review: Review) -> str:
+        return f"Run {self._call(review)[0]}?"
+
+    def body(self, review: Review) -> list[dict[str, Any]]:
+        name, args, description = self._call(review)
+        of = review.request.get("of", 1)
+        note = f"Tool call {review.request.get('index', 0) + 1} of {of}" if of > 1 else ""
+        return call_blocks(name, args, description, note)
+
+    def controls(self, review: Review) -> list[Control]:
+        styles = {"approve": "primary", "reject": "danger"}
+        return [
+            Control(DECISIONS[d], answer={"type": "approve"}, style=styles.get(d))
+            if d == "approve"
+            else Control(DECISIONS[d], form=True, style=styles.get(d))
+            for d in self._allowed(review)
+        ]
+
+    def _decision(self, review: Review, control: int) -> str:
+        return self._allowed(review)[control]
+
+    def _fields(self, review: Review, control: int) -> tuple[Form, list[forms.Field]]:
+        decision = self._decision(review, control)
+        if decision == "reject":
+            return _text_form("Reject", _REASON)
+        if decision == "respond":
+            return _text_form("Respond", _MESSAGE)
+        name, args, _ = self._call(review)
+        schema = _args_schema(args, self._edit_schema(review))
+        fields = forms.fields_for(schema, schema)
+        blocks = forms.input_blocks(fields, dict(args))
+        return Form(title=clip(f"Edit {name}", 24), blocks=blocks), fields
+
+    def form(self, review: Review, control: int) -> Form:
+        return self._fields(review, control)[0]
+
+    def read_form(self, review: Review, control: int, values: dict[str, Any]) -> FormAnswer:
+        decision = self._decision(review, control)
+        _, fields = self._fields(review, control)
+        read, errors = forms.read_answer(fields, values)
+        if errors:
+            return FormAnswer(errors=errors)
+        if decision == "edit":
+            name, args, _ = self._call(review)
+            schema = _args_schema(args, self._edit_schema(review))
+            errors = forms.validate(read, schema, fields)
+            answer: dict[str, Any] = {"type": "edit", "edited_action": {"name": name, "args": read}}
+        elif decision == "respond":
+            message = (read or "").strip()
+            errors = {} if message else {fields[0].block_id: "Write the message for the agent."}
+            answer = {"type": "respond", "message": message}
+        else:
+            answer = {"type": "reject"} | (
+                {"message": read.strip()} if read and read.strip() else {}
+            )
+        branch = self._branch(review, decision) if review.response_schema else None
+        if not errors and branch:
+            errors = forms.validate(answer, branch, fields)
+        return FormAnswer(answer=None if errors else answer, errors=errors)
+
+    def describe(self, review: Review) -> str:
+        return describe_decision(review.answer)
+
+
+def describe_decision(answer: Any) -> str:
+    """A decision in a few words: `Approve`, `Edit: to=ana@…`, `Reject: not now`."""
+    if isinstance(answer, list) and answer:  # an Agent Inbox response
+        answer = answer[0]
+    if not isinstance(answer, dict):
+        return inline(answer)
+    kind = str(answer.get("type", "?"))
+    label = DECISIONS.get(kind) or kind.capitalize()
+    detail = answer.get("message") or answer.get("args")
+    if kind == "edit":
+        detail = (answer.get("edited_action") or answer.get("args") or {}).get("args")
+    if detail in (None, "", {}):
+        return label
+    if isinstance(detail, dict):
+        shown = ", ".join(f"{neutralize(str(k))}={inline(v)}" for k, v in detail.items())
+    else:
+        shown = inline(detail)
+    return clip(f"{label}: {shown}", 1_500)
+
+
+# -- Agent Inbox -------------------------------------------------------------------------------
+
+
+class InboxKind:
+    name = "inbox"
+    _ORDER = (("accept", "Accept"), ("edit", "Edit"), ("response", "Respond"), ("ignore", "Ignore"))
+    _ALLOW = (("accept", "allow_accept"), ("edit", "allow_edit"), ("response", "allow_respond"),
+              ("ignore", "allow_ignore"))  # fmt: skip
+
+    @staticmethod
+    def _request(review: Review) -> dict[str, Any]:
+        return inbox_request(review.request) or {}
+
+    def _types(self, review: Review) -> list[str]:
+        config = self._request(review).get("config", {})
+        return [t for t, flag in self._ALLOW if config.get(flag)]
+
+    def title(self, review: Review) -> str:
+        action = self._request(review).get("action_request", {})
+        return f"Run {action.get('action', '?')}?"
+
+    def body(self, review: Review) -> list[dict[str, Any]]:
+        request = self._request(review)
+        action = request.get("action_request", {})
+        return call_blocks(
+            str(action.get("action", "?")),
+            action.get("args"),
+            str(request.get("description") or ""),
+        )
+
+    def controls(self, review: Review) -> list[Control]:
+        labels = dict(self._ORDER)
+        found = []
+        for kind in self._types(review):
+            if kind in ("edit", "response"):
+                found.append(Control(labels[kind], form=True))
+            else:
+                answer = [{"type": kind, "args": None}]
+                found.append(Control(labels[kind], answer=answer, style=_PRIMARY.get(kind)))
+        return found
+
+    def _fields(self, review: Review, control: int) -> tuple[Form, list[forms.Field]]:
+        if self._types(review)[control] == "response":
+            return _text_form("Respond", _MESSAGE)
+        action = self._request(review).get("action_request", {})
+        args = action.get("args") or {}
+        schema = _args_schema(args, None)
+        fields = forms.fields_for(schema, schema)
+        name = clip(f"Edit {action.get('action', '')}", 24)
+        return Form(title=name, blocks=forms.input_blocks(fields, dict(args))), fields
+
+    def form(self, review: Review, control: int) -> Form:
+        return self._fields(review, control)[0]
+
+    def read_form(self, review: Review, control: int, values: dict[str, Any]) -> FormAnswer:
+        kind = self._types(review)[control]
+        _, fields = self._fields(review, control)
+        read, errors = forms.read_answer(fields, values)
+        if errors:
+            return FormAnswer(errors=errors)
+        if kind == "response":
+            text = (read or "").strip()
+            if not text:
+                return FormAnswer(errors={fields[0].block_id: "Write the response."})
+            return FormAnswer(answer=[{"type": "response", "args": text}])
+        action = self._request(review).get("action_request", {})
+        schema = _args_schema(action.get("args") or {}, None)
+        errors = forms.validate(read, schema, fields)
+        edited = {"action": action.get("action"), "args": read}
+        return FormAnswer(
+            answer=None if errors else [{"type": "edit", "args": edited}], errors=errors
+        )
+
+    def describe(self, review: Review) -> str:
+        return describe_decision(review.answer)
