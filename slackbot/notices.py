@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import openai
 from slack_sdk.errors import SlackApiError
 
 from slackbot.store import Outcome
+from slackbot.store.retry import is_transient
 
 MAX_TOPIC_CHARS = 1_000
 USAGE = (
@@ -29,6 +33,8 @@ NOTICES = {
     Outcome.UNKNOWN: "I don't know this review: it may belong to an old or deleted run.",
     Outcome.TAKEN: "<@{by}> is already writing the notes for this review.",
 }
+ANSWERED_BY_YOU = "You already answered this review: nothing changed."
+NOT_SAVED = "I couldn't save that just now ({why}): nothing changed. Please try again in a moment."
 NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."
 FORM_TOO_LATE = "Slack gave up waiting for the form to open: click the button again."
 
@@ -43,8 +49,22 @@ def topic_problem(text: str) -> str | None:
     return None
 
 
+def is_transient_fault(error: BaseException) -> bool:
+    """The database or Slack is away for a moment (worth retrying later, not a failed run)."""
+    if is_transient(error) or isinstance(error, aiohttp.ClientError | asyncio.TimeoutError):
+        return True
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        return status == 429 or status >= 500
+    return False
+
+
 def describe(error: BaseException) -> str:
-    """One line for the thread: what failed, without internals."""
+    """One line for people: what failed, without internals."""
+    if is_transient(error):
+        return "the database was unavailable"
+    if isinstance(error, aiohttp.ClientError | asyncio.TimeoutError):
+        return "Slack could not be reached"
     if isinstance(error, openai.APIStatusError):
         return f"the LLM call failed (HTTP {error.status_code})"
     if isinstance(error, openai.APIError):

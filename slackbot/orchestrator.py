@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -24,13 +25,16 @@ from slackbot.engine.base import GraphState
 from slackbot.engine.inputs import InputError, build_input
 from slackbot.engine.plain import to_plain
 from slackbot.notices import (
+    ANSWERED_BY_YOU,
     FORM_TOO_LATE,
     HELP,
     NOT_ALLOWED,
     NOT_IN_CHANNEL,
     NOT_RETRYABLE,
+    NOT_SAVED,
     NOTICES,
     describe,
+    is_transient_fault,
     topic_problem,
 )
 from slackbot.reviews import KINDS, kind_for
@@ -42,6 +46,21 @@ from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
 log = logging.getLogger(__name__)
 
 MAX_GRAPH_RUNS_PER_DRIVE = 20  # a guard against a graph that makes no progress
+
+
+def _told_on_failure(method: Callable[..., Awaitable[str | None]]):
+    """A listener's call that fails (the database is down, Slack refuses) answers with a
+    notice for the person instead of vanishing: nothing was stored, they can try again."""
+
+    @functools.wraps(method)
+    async def told(*args: Any, **kwargs: Any) -> str | None:
+        try:
+            return await method(*args, **kwargs)
+        except Exception as error:
+            log.exception("%s failed", method.__name__)
+            return NOT_SAVED.format(why=describe(error))
+
+    return told
 
 
 class Orchestrator:
@@ -83,6 +102,7 @@ class Orchestrator:
             return f"{error} See `/orchestrate help`."
         return None
 
+    @_told_on_failure
     async def start(self, *, team_id: str, channel_id: str, user_id: str, topic: str) -> str | None:
         graph, text = self.catalog.pick(topic)
         try:
@@ -97,6 +117,9 @@ class Orchestrator:
             graph=graph.name,
             graph_input=graph_input,
         )
+        # Slack may be slow (retries, Retry-After): hold the lease meanwhile, or recovery
+        # would take the run over and post a second root message.
+        keeper = asyncio.create_task(self._keep_lease(run.run_id, asyncio.current_task()))
         try:
             ts = await self.thread.post_root(run)
         except SlackApiError as error:
@@ -104,16 +127,21 @@ class Orchestrator:
             if error.response.get("error") in {"not_in_channel", "channel_not_found"}:
                 return NOT_IN_CHANNEL
             return f"I couldn't start: Slack answered `{error.response.get('error')}`."
+        finally:
+            keeper.cancel()
         await self.store.set_root_ts(run.run_id, ts)
         self._spawn(self._drive(dataclasses.replace(run, root_ts=ts)))
         return None
 
+    @_told_on_failure
     async def approve(self, review_id: str, user_id: str, message_ts: str | None) -> str | None:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         answer = {"action": APPROVE, "by": user_id}
-        return await self._after(await self.store.decide(review_id, user_id, answer), message_ts)
+        decision = await self.store.decide(review_id, user_id, answer)
+        return await self._after(decision, message_ts, user_id)
 
+    @_told_on_failure
     async def request_revision(
         self, review_id: str, user_id: str, message_ts: str | None
     ) -> str | None:
@@ -127,13 +155,19 @@ class Orchestrator:
         """A thread reply: the notes of a revision the person asked for, else ordinary chat."""
         if not text.strip() or not self._may_answer(user_id):
             return
-        decision = await self.store.record_notes(
-            channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
-        )
+        try:
+            decision = await self.store.record_notes(
+                channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
+            )
+        except Exception as error:
+            log.exception("could not store a thread reply")
+            await self.thread.tell(channel_id, user_id, NOT_SAVED.format(why=describe(error)))
+            return
         if decision.outcome == Outcome.RECORDED:
             await self.thread.acknowledge_reply(channel_id, ts)
             await self._after(decision, None)
 
+    @_told_on_failure
     async def answer(
         self, review_id: str, control: int, user_id: str, message_ts: str | None
     ) -> str | None:
@@ -145,8 +179,9 @@ class Orchestrator:
         if review is None or chosen is None or chosen.form:
             return NOTICES[Outcome.UNKNOWN]
         decision = await self.store.decide(review_id, user_id, chosen.answer)
-        return await self._after(decision, message_ts)
+        return await self._after(decision, message_ts, user_id)
 
+    @_told_on_failure
     async def open_form(
         self, review_id: str, control: int, user_id: str, trigger_id: str
     ) -> str | None:
@@ -158,6 +193,8 @@ class Orchestrator:
         if review is None or chosen is None or not chosen.form:
             return NOTICES[Outcome.UNKNOWN]
         if review.decided_by:
+            if review.decided_by == user_id:
+                return ANSWERED_BY_YOU
             return NOTICES[Outcome.ALREADY_DECIDED].format(by=review.decided_by)
         form = KINDS[review.kind].form(review, control)
         try:
@@ -181,9 +218,14 @@ class Orchestrator:
         read = KINDS[review.kind].read_form(review, control, values)
         if read.errors:
             return blocks.FormReply(errors=read.errors)
-        decision = await self.store.decide(review_id, user_id, read.answer)
+        try:
+            decision = await self.store.decide(review_id, user_id, read.answer)
+        except Exception as error:  # the form stays open: the person can submit it again
+            log.exception("could not store a form answer")
+            first = next(iter(values), "")
+            return blocks.FormReply(errors={first: NOT_SAVED.format(why=describe(error))})
         if decision.outcome != Outcome.RECORDED:
-            return blocks.FormReply(notice=self._notice(decision))
+            return blocks.FormReply(notice=self._notice(decision, user_id))
         self._spawn(self._after_quietly(decision))
         return blocks.FormReply()
 
@@ -193,6 +235,7 @@ class Orchestrator:
         except Exception:  # stored already; recovery resumes the step if this failed
             log.exception("could not show or resume after a form answer")
 
+    @_told_on_failure
     async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
@@ -203,16 +246,19 @@ class Orchestrator:
         if message_ts:
             await self.thread.show_retry(before, message_ts, retried_by=user_id)
         await self.thread.show_root(run)
-        self._spawn(self._drive(run))
+        # As after a crash: a message whose ts was not saved is found, not posted again.
+        self._spawn(self._drive(run, recovering=True))
         return None
 
     def _may_answer(self, user_id: str) -> bool:
         return not self.approvers or user_id in self.approvers
 
-    async def _after(self, decision: Decision, message_ts: str | None) -> str | None:
+    async def _after(
+        self, decision: Decision, message_ts: str | None, user_id: str | None = None
+    ) -> str | None:
         """Show a stored answer in Slack and resume the step if it completed it."""
         if decision.outcome != Outcome.RECORDED:
-            return self._notice(decision)
+            return self._notice(decision, user_id)
         assert decision.run and decision.review
         await self.thread.show_review(decision.run, decision.review, message_ts)
         if decision.resume:
@@ -224,9 +270,11 @@ class Orchestrator:
         return None
 
     @staticmethod
-    def _notice(decision: Decision) -> str:
+    def _notice(decision: Decision, user_id: str | None = None) -> str:
         review = decision.review
         by = (review.decided_by or review.notes_requested_by) if review else None
+        if decision.outcome == Outcome.ALREADY_DECIDED and by and by == user_id:
+            return ANSWERED_BY_YOU
         return NOTICES[decision.outcome].format(by=by)
 
     # -- background work ----------------------------------------------------------------------
@@ -283,8 +331,14 @@ class Orchestrator:
         except asyncio.CancelledError:
             log.info("stopped driving run %s", run.run_id)
         except Exception as error:
-            log.exception("run %s stopped", run.run_id)
-            await self._stop(run.run_id, error)
+            keeper.cancel()  # fail() ends the lease: a renewal now would cancel the notice
+            if is_transient_fault(error):
+                # The database or Slack is away for a moment: nothing is wrong with the run.
+                # Its lease runs out and recovery (here or on another replica) carries on.
+                log.warning("run %s paused by a transient fault: %s", run.run_id, error)
+            else:
+                log.exception("run %s stopped", run.run_id)
+                await self._stop(run.run_id, error)
         finally:
             keeper.cancel()
             self._driving.discard(run.run_id)

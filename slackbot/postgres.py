@@ -20,6 +20,9 @@ OPEN_TIMEOUT = 15.0
 # check each one as it is handed out, and drop idle ones before firewalls silently do.
 MAX_IDLE = 5 * 60.0
 RECONNECT_TIMEOUT = 60.0  # give up one reconnection attempt after this; the next use tries again
+# How long a transaction waits for a connection: past it the person is told to try again
+# (an answer is never held for half a minute while the database is away).
+CHECKOUT_TIMEOUT = 5.0
 
 
 def describe(url: str) -> str:
@@ -60,6 +63,7 @@ async def open_pool(url: str, max_size: int = 10) -> AsyncIterator[AsyncConnecti
         check=AsyncConnectionPool.check_connection,
         max_idle=MAX_IDLE,
         reconnect_timeout=RECONNECT_TIMEOUT,
+        timeout=CHECKOUT_TIMEOUT,
     )
     try:
         await pool.open(wait=True, timeout=OPEN_TIMEOUT)

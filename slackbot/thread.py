@@ -130,6 +130,13 @@ class SlackThread:
         except SlackApiError as error:
             log.warning("could not update failure message of %s: %s", run.run_id, error)
 
+    async def tell(self, channel_id: str, user_id: str, text: str) -> None:
+        """An ephemeral line for one person, when no response_url is at hand."""
+        try:
+            await self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+        except SlackApiError as error:
+            log.warning("could not tell %s in %s: %s", user_id, channel_id, error)
+
     async def acknowledge_reply(self, channel_id: str, ts: str) -> None:
         try:
             await self.client.reactions_add(channel=channel_id, timestamp=ts, name="memo")

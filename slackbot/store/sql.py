@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from slackbot.store.answers import AnswersMixin
 from slackbot.store.core import LeaseLost
+from slackbot.store.retry import retry_public_methods
 from slackbot.store.runs import RunsMixin, StepRequest
 
 __all__ = ["LeaseLost", "StepRequest", "Store"]
 
 
+@retry_public_methods
 class Store(RunsMixin, AnswersMixin):
-    """Every method is one transaction; see core.py for the exactly-once rule."""
+    """Every method is one transaction (retried when the database fails transiently);
+    see core.py for the exactly-once rule."""

@@ -1,0 +1,97 @@
+"""Faults injected for real: PostgreSQL connections terminated, a database refusing
+connections, Slack failing for a while. No answer is lost without the person being told,
+nothing is posted twice, every stopped run can go on."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+
+from slackbot.blocks import ACTION_APPROVE
+from tests.conftest import ADMIN_URL
+from tests.slackbot.conftest import (
+    ANA,
+    CHANNEL,
+    block_text,
+    open_reviews,
+    start_run,
+    summaries,
+    wait_reviews,
+)
+
+WORKERS = {"researcher", "critic", "editor"}
+
+
+def dbname(pg_url: str) -> str:
+    return psycopg.conninfo.conninfo_to_dict(pg_url)["dbname"]
+
+
+def terminate_app_connections(pg_url: str) -> int:
+    """Kill every connection to the test database (from outside it, as an operator would)."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+            " AND pid <> pg_backend_pid()",
+            (dbname(pg_url),),
+        ).fetchall()
+    return len(rows)
+
+
+def allow_connections(pg_url: str, allowed: bool) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        flag = "true" if allowed else "false"
+        admin.execute(f'ALTER DATABASE "{dbname(pg_url)}" WITH ALLOW_CONNECTIONS {flag}')
+
+
+async def test_clicks_after_connections_were_killed_are_stored(slack, pg_app, pg_url):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    assert terminate_app_connections(pg_url) >= 1  # every pooled connection is dead now
+    for worker in sorted(WORKERS):
+        status, _ = await slack.click(ANA, reviews[worker], ACTION_APPROVE)
+        assert status == 200
+    await slack.wait_for(lambda: summaries(slack, root.ts), 20)
+    assert all("Approved by <@UANA>" in block_text(m) for m in reviews.values())
+    assert slack.responses == []  # nobody had to be told anything
+
+
+async def test_a_click_while_the_database_refuses_connections_is_refused_aloud(
+    slack, pg_app, pg_url
+):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    allow_connections(pg_url, False)
+    try:
+        terminate_app_connections(pg_url)
+        await slack.click(ANA, reviews["critic"], ACTION_APPROVE)
+        told = await slack.wait_for(lambda: slack.responses, 30)
+    finally:
+        allow_connections(pg_url, True)
+    assert "couldn't save that just now (the database was unavailable)" in told[-1]["text"]
+    assert "critic" in open_reviews(slack, root.ts)  # still open: nothing pretended to be saved
+    await slack.click(ANA, reviews["critic"], ACTION_APPROVE)  # the person clicks again
+    await slack.wait_for(lambda: "Approved by <@UANA>" in block_text(reviews["critic"]), 20)
+
+
+async def test_a_slack_outage_while_reviews_are_posted_pauses_the_run_until_slack_is_back(
+    slack, llm_server, pg_app
+):
+    llm_server.delay = 0.5  # Slack goes down while the workers draft
+    root = await start_run(slack)
+    slack.fail_next("chat.postMessage", status=500, count=10, retry_after=0)
+    await wait_reviews(slack, root.ts, WORKERS, timeout=40)
+    posted = [c for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert len(posted) == 3  # each review once: none lost, none twice after the retries
+    assert len(slack.calls_to("chat.postMessage", ok_only=False)) > 4  # Slack did fail
+    assert not any("stopped" in block_text(m) for m in slack.thread(CHANNEL, root.ts))
+
+
+async def test_a_slow_root_post_is_not_posted_twice_by_recovery(slack, pg_app):
+    slack.fail_next("chat.postMessage", status=429, retry_after=5)  # longer than the 3 s lease
+    status, _ = await slack.slash_command(ANA, CHANNEL, "Open an office in Berlin")
+    assert status == 200
+    root = await slack.wait_for(lambda: slack.roots(CHANNEL) and slack.roots(CHANNEL)[0], 20)
+    await wait_reviews(slack, root.ts, WORKERS)
+    await asyncio.sleep(6)  # past the Retry-After: the slow post has certainly finished
+    assert len(slack.roots(CHANNEL)) == 1  # the lease (3 s) was held while Slack retried
