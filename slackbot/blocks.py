@@ -89,8 +89,9 @@ GENERIC_PHASES = {
 }
 ROOT_PHASES = {
     "planning": "🧭 Planning the work and drafting…",
-    "waiting": "👀 Waiting for reviews: {decided} of {total} in",
-    "resuming": "⚙️ Resuming with your answers…",
+    "waiting": "👀 Waiting for reviews: {decided} of {total} in{round}",
+    "resuming": "⚙️ Resuming with your answers{round}: approved drafts are kept, drafts to"
+    " revise are redrafted…",
     "done": "✅ Done: the summary is in the thread",
     "failed": "⚠️ Stopped: {error}. Use Retry in the thread",
 }
@@ -100,7 +101,10 @@ def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
     builtin = run.graph == BUILTIN_GRAPH
     phases = ROOT_PHASES if builtin else GENERIC_PHASES
     status = phases.get(run.phase, run.phase).format(
-        decided=decided, total=total, error=neutralize(clip(run.error or "error", 200))
+        decided=decided,
+        total=total,
+        error=neutralize(clip(run.error or "error", 200)),
+        round=f" · round {run.step}" if run.step > 1 else "",
     )
     topic = neutralize(run.topic) or "_(no text)_"
     title = "🧭 Orchestration" if builtin else f"🧩 {neutralize(run.graph)}"

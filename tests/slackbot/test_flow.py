@@ -49,6 +49,7 @@ async def test_orchestrate_review_revise_resume_summary(slack, llm_server, app):
     assert redraft.ts != editor.ts
     assert "addressing: Cite the lease terms" in block_text(redraft)
     assert "Round 2 of 4" in block_text(redraft)
+    await slack.wait_for(lambda: "Waiting for reviews: 0 of 1 in · round 2" in root_text(slack))
     assert len(llm_server.requests_where("Reviewer notes: Cite the lease terms")) == 1
 
     await slack.click(BEN, redraft, ACTION_APPROVE)
