@@ -63,6 +63,9 @@ def _told_on_failure(method: Callable[..., Awaitable[str | None]]):
     return told
 
 
+Where = tuple[str, str] | None  # (team id, channel id) a click came from
+
+
 class Orchestrator:
     def __init__(
         self,
@@ -134,20 +137,23 @@ class Orchestrator:
         return None
 
     @_told_on_failure
-    async def approve(self, review_id: str, user_id: str, message_ts: str | None) -> str | None:
+    async def approve(
+        self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
+    ) -> str | None:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         answer = {"action": APPROVE, "by": user_id}
-        decision = await self.store.decide(review_id, user_id, answer)
+        decision = await self.store.decide(review_id, user_id, answer, where)
         return await self._after(decision, message_ts, user_id)
 
     @_told_on_failure
     async def request_revision(
-        self, review_id: str, user_id: str, message_ts: str | None
+        self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
     ) -> str | None:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
-        return await self._after(await self.store.request_notes(review_id, user_id), message_ts)
+        decision = await self.store.request_notes(review_id, user_id, where)
+        return await self._after(decision, message_ts, user_id)
 
     async def record_reply(
         self, *, channel_id: str, thread_ts: str, user_id: str, text: str, ts: str
@@ -169,7 +175,12 @@ class Orchestrator:
 
     @_told_on_failure
     async def answer(
-        self, review_id: str, control: int, user_id: str, message_ts: str | None
+        self,
+        review_id: str,
+        control: int,
+        user_id: str,
+        message_ts: str | None,
+        where: Where = None,
     ) -> str | None:
         """A button that answers at once (an option, Yes / No, Continue, …)."""
         if not self._may_answer(user_id):
@@ -178,7 +189,7 @@ class Orchestrator:
         chosen = _control(review, control)
         if review is None or chosen is None or chosen.form:
             return NOTICES[Outcome.UNKNOWN]
-        decision = await self.store.decide(review_id, user_id, chosen.answer)
+        decision = await self.store.decide(review_id, user_id, chosen.answer, where)
         return await self._after(decision, message_ts, user_id)
 
     @_told_on_failure

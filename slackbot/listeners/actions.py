@@ -26,6 +26,15 @@ def _clicked(body: dict) -> tuple[str, str, str | None]:
     return str(action.get("value", "")), body["user"]["id"], message_ts
 
 
+def _where(body: dict) -> tuple[str, str]:
+    """(team id, channel id) of the click: answers count only where the review was posted."""
+    team = (body.get("team") or {}).get("id") or body["user"].get("team_id") or ""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id", ""
+    )
+    return str(team), str(channel)
+
+
 async def _tell(respond: AsyncRespond, notice: str | None) -> None:
     if notice:
         await respond(text=notice, response_type="ephemeral", replace_original=False)
@@ -35,19 +44,22 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     @app.action(ACTION_APPROVE)
     async def approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        await _tell(respond, await orchestrator.approve(*_clicked(body)))
+        await _tell(respond, await orchestrator.approve(*_clicked(body), _where(body)))
 
     @app.action(ACTION_REVISE)
     async def revise(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        await _tell(respond, await orchestrator.request_revision(*_clicked(body)))
+        await _tell(respond, await orchestrator.request_revision(*_clicked(body), _where(body)))
 
     @app.action(_ANSWER)
     async def answer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
         review_id, user_id, message_ts = _clicked(body)
         control = _control(body, _ANSWER)
-        await _tell(respond, await orchestrator.answer(review_id, control, user_id, message_ts))
+        await _tell(
+            respond,
+            await orchestrator.answer(review_id, control, user_id, message_ts, _where(body)),
+        )
 
     @app.action(_FORM)
     async def open_form(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:

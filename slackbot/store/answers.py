@@ -16,17 +16,22 @@ _ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)
 class AnswersMixin(StoreBase):
     # -- people's answers ---------------------------------------------------------------------
 
-    async def decide(self, review_id: str, user: str, answer: dict[str, Any]) -> Decision:
+    async def decide(
+        self, review_id: str, user: str, answer: Any, where: tuple[str, str] | None = None
+    ) -> Decision:
+        """Record an answer. `where` (team, channel) of the click must be the review's own."""
         async with self.db.transaction() as tx:
-            found = await self._open_review(tx, review_id)
+            found = await self._open_review(tx, review_id, where)
             if isinstance(found, Decision):
                 return found
             run, review = found
             return await self._record(tx, run, review, answer, user)
 
-    async def request_notes(self, review_id: str, user: str) -> Decision:
+    async def request_notes(
+        self, review_id: str, user: str, where: tuple[str, str] | None = None
+    ) -> Decision:
         async with self.db.transaction() as tx:
-            found = await self._open_review(tx, review_id)
+            found = await self._open_review(tx, review_id, where)
             if isinstance(found, Decision):
                 return found
             run, review = found
@@ -84,7 +89,9 @@ class AnswersMixin(StoreBase):
             answer = {"action": "revise", "notes": notes, "by": user}
             return await self._record(tx, run, review, answer, user, notes_ts=reply_ts)
 
-    async def _open_review(self, tx: Tx, review_id: str) -> tuple[Run, Review] | Decision:
+    async def _open_review(
+        self, tx: Tx, review_id: str, where: tuple[str, str] | None = None
+    ) -> tuple[Run, Review] | Decision:
         """Lock the review's run, then read the review: its state or why it cannot be answered."""
         first = await self._review(tx, review_id)
         if first is None:
@@ -95,6 +102,8 @@ class AnswersMixin(StoreBase):
         )
         assert row is not None
         run = Run.from_row(row)
+        if where is not None and _elsewhere(run, *where):
+            return Decision(Outcome.UNKNOWN)  # a button copied to another channel or team
         locked = await self._review(tx, review_id)  # as it is now that the run is locked
         assert locked is not None
         review = Review.from_row(locked)
@@ -131,3 +140,9 @@ class AnswersMixin(StoreBase):
         if resume:
             await self._claim(tx, run.run_id)
         return Decision(Outcome.RECORDED, Review.from_row(row), run, decided, total, resume)
+
+
+def _elsewhere(run: Run, team_id: str, channel_id: str) -> bool:
+    return bool(channel_id and channel_id != run.channel_id) or bool(
+        team_id and run.team_id and team_id != run.team_id
+    )

@@ -119,3 +119,16 @@ async def test_ordinary_thread_chat_changes_nothing(slack, pg_app, pg_url):
     assert status == 200
     assert reply.reactions == []
     assert db_rows(pg_url, "SELECT status FROM orchestrate_reviews") == [("pending",)] * 3
+
+
+async def test_a_button_copied_to_another_channel_or_team_answers_nothing(slack, pg_app, pg_url):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    elsewhere = copy.deepcopy(reviews["critic"])
+    elsewhere.channel = "COTHER"  # the same button, clicked from another channel
+    await slack.click(ANA, elsewhere, ACTION_APPROVE)
+    notice = await slack.wait_for(lambda: slack.responses and slack.responses[-1])
+    assert "I don't know this review" in notice["text"]
+    assert db_rows(pg_url, "SELECT 1 FROM orchestrate_reviews WHERE status = 'decided'") == []
+    await slack.click(ANA, reviews["critic"], ACTION_APPROVE)  # from its own channel: counts
+    await slack.wait_for(lambda: "Approved by <@UANA>" in block_text(reviews["critic"]))
