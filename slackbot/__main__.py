@@ -22,7 +22,12 @@ def main() -> int:
         settings = Settings.from_env(os.environ)
         # The settings are the one source from here on: Bolt would read the token again from
         # the environment (and warn that its client's token wins); child processes need none.
-        for secret in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        for secret in (
+            "SLACK_BOT_TOKEN",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_APP_TOKEN",
+            "LANGGRAPH_API_KEY",
+        ):
             os.environ.pop(secret, None)
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -1,4 +1,7 @@
-"""Opens the checkpointer and the store together: PostgreSQL when configured, else SQLite files."""
+"""Opens the checkpointer and the store together: PostgreSQL when configured, else SQLite files.
+
+With LANGGRAPH_URL only the store: the LangGraph server keeps the checkpoints.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -52,28 +55,36 @@ def _check_writable(data_dir: Path) -> None:
 
 
 @asynccontextmanager
-async def open_persistence(settings: Settings) -> AsyncIterator[tuple[BaseCheckpointSaver, Store]]:
+async def open_persistence(
+    settings: Settings,
+) -> AsyncIterator[tuple[BaseCheckpointSaver | None, Store]]:
+    """(the checkpointer, the store). With LANGGRAPH_URL the server keeps the checkpoints: no
+    checkpointer is opened (None), the store is as always."""
     if settings.database_url:
         async with open_pool(settings.database_url) as pool:
-            saver = AsyncPostgresSaver(pool)
+            saver = None if settings.remote else AsyncPostgresSaver(pool)
             store = Store(PostgresDatabase(pool), lease_seconds=settings.lease_seconds)
             async with pool.connection() as conn:
                 await _take_setup_lock(conn)
                 try:
-                    await saver.setup()
+                    if saver is not None:
+                        await saver.setup()
                     await store.setup()
                 finally:
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
             yield saver, store
         return
     _check_writable(settings.data_dir)
-    checkpoints = str(settings.data_dir / "checkpoints.sqlite")
-    async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
-        await saver.setup()
+    async with AsyncExitStack() as stack:
+        sqlite_saver = None
+        if not settings.remote:
+            checkpoints = str(settings.data_dir / "checkpoints.sqlite")
+            sqlite_saver = await stack.enter_async_context(
+                AsyncSqliteSaver.from_conn_string(checkpoints)
+            )
+            await sqlite_saver.setup()
         db = await SqliteDatabase.open(settings.data_dir / "orchestrate.sqlite")
-        try:
-            store = Store(db, lease_seconds=settings.lease_seconds)
-            await store.setup()
-            yield saver, store
-        finally:
-            await db.close()
+        stack.push_async_callback(db.close)
+        store = Store(db, lease_seconds=settings.lease_seconds)
+        await store.setup()
+        yield sqlite_saver, store

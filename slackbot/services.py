@@ -1,17 +1,23 @@
-"""Start-up and shutdown: the one owner of the database, checkpointer, Slack client and LLM."""
+"""Start-up and shutdown: the one owner of the database, checkpointer, Slack client and LLM, or,
+with LANGGRAPH_URL, of the client of the LangGraph server the graph runs on."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph_sdk import get_client
 from slack_sdk.web.async_client import AsyncWebClient
 
 from graphs.context import Context
 from graphs.llm import LLMConfig, build_chat_model
-from slackbot.catalog import load_catalog
+from slackbot.catalog import Catalog, load_catalog
+from slackbot.engine.remote import RemoteSource, ThreadMetadata
 from slackbot.orchestrator import Orchestrator
 from slackbot.persistence import open_persistence
 from slackbot.settings import Settings
@@ -30,23 +36,12 @@ class Services:
 
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    async with open_persistence(settings) as (checkpointer, store), aiohttp.ClientSession() as http:
+    async with (
+        open_persistence(settings) as (checkpointer, store),
+        aiohttp.ClientSession() as http,
+        open_catalog(settings, checkpointer, store) as catalog,
+    ):
         slack = build_slack_client(settings, http)
-        chat_model = build_chat_model(
-            LLMConfig(
-                model=settings.openai_model,
-                api_key=settings.openai_api_key,
-                base_url=settings.openai_base_url,
-                timeout=settings.llm_timeout,
-                max_retries=settings.llm_max_retries,
-            )
-        )
-        context = Context(
-            chat_model=chat_model,
-            max_workers=settings.max_workers,
-            max_revisions=settings.max_revisions,
-        )
-        catalog = await load_catalog(settings.graph_spec, checkpointer, context)
         orchestrator = Orchestrator(
             store=store,
             catalog=catalog,
@@ -58,3 +53,62 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             yield Services(settings, store, slack, orchestrator)
         finally:
             await orchestrator.close()
+
+
+@asynccontextmanager
+async def open_catalog(
+    settings: Settings, checkpointer: BaseCheckpointSaver | None, store: Store
+) -> AsyncIterator[Catalog]:
+    """The graphs to host: run here with our checkpointer and LLM, or on a LangGraph server."""
+    if not settings.remote:
+        context = Context(
+            chat_model=_chat_model(settings),
+            max_workers=settings.max_workers,
+            max_revisions=settings.max_revisions,
+        )
+        yield await load_catalog(settings.graph_spec, checkpointer, context)
+        return
+    assert settings.langgraph_url
+    # api_key=None (unset) keeps the SDK from reading a key from the environment on its own.
+    client = get_client(url=settings.langgraph_url, api_key=settings.langgraph_api_key)
+    try:
+        remote = RemoteSource(
+            client=client,
+            url=settings.langgraph_url,
+            assistant_id=settings.langgraph_assistant_id,
+            thread_metadata=slack_metadata(store),
+        )
+        yield await load_catalog(None, None, None, remote=remote)
+    finally:
+        await client.aclose()
+
+
+def _chat_model(settings: Settings) -> BaseChatModel:
+    return build_chat_model(
+        LLMConfig(
+            model=settings.openai_model,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+        )
+    )
+
+
+def slack_metadata(store: Store) -> ThreadMetadata:
+    """A server thread's metadata: where its run lives in Slack (as run metadata, never as
+    graph state), so the server's own tools can find the conversation."""
+
+    async def metadata(run_id: str) -> dict[str, Any]:
+        run = await store.get_run(run_id)
+        if run is None:
+            return {}
+        return {
+            "slack_team": run.team_id,
+            "slack_channel": run.channel_id,
+            "slack_thread_ts": run.root_ts,
+            "slack_started_by": run.started_by,
+            "orchestrate_run_id": run.run_id,
+        }
+
+    return metadata

@@ -47,11 +47,15 @@ class Settings:
     port: int = 3000
     database_url: str | None = None
     data_dir: Path = Path("data")
-    openai_api_key: str
+    openai_api_key: str  # "" when graphs run on a LangGraph server: this app calls no LLM
     openai_base_url: str | None = None
     openai_model: str = DEFAULT_MODEL
     approvers: frozenset[str] = frozenset()
     graph_spec: str | None = None  # ORCHESTRATE_GRAPH: which graph(s) to host; None = built-in
+    # LANGGRAPH_URL: drive a graph on this LangGraph server instead of running one here.
+    langgraph_url: str | None = None
+    langgraph_assistant_id: str | None = None  # an assistant id or graph id on that server
+    langgraph_api_key: str | None = None  # sent as the server expects (x-api-key)
     log_level: str = "INFO"
     # Advanced knobs, with defaults that suit production.
     max_workers: int = 3
@@ -64,6 +68,11 @@ class Settings:
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def remote(self) -> bool:
+        """The graph runs on a LangGraph server: no graph, checkpointer or LLM in this app."""
+        return bool(self.langgraph_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -113,7 +122,20 @@ class Settings:
         approvers = frozenset(
             uid.strip() for uid in (get("ORCHESTRATE_APPROVERS") or "").split(",") if uid.strip()
         )
-        openai_api_key = require("OPENAI_API_KEY")
+        graph_spec = get("ORCHESTRATE_GRAPH")
+        langgraph_url = get("LANGGRAPH_URL")
+        assistant_id = get("LANGGRAPH_ASSISTANT_ID")
+        if langgraph_url and not langgraph_url.startswith(("http://", "https://")):
+            invalid.append(
+                f"LANGGRAPH_URL must start with http:// or https://, got {langgraph_url!r}"
+            )
+        if langgraph_url and graph_spec:
+            invalid.append("set ORCHESTRATE_GRAPH or LANGGRAPH_URL, not both")
+        if assistant_id and not langgraph_url:
+            invalid.append("LANGGRAPH_ASSISTANT_ID needs LANGGRAPH_URL, the server it is on")
+        # Graphs on a LangGraph server call their LLM there; this app then needs no key.
+        key_name = "OPENAI_API_KEY"
+        openai_api_key = (get(key_name) or "") if langgraph_url else require(key_name)
         port = int(number("PORT", 3000, most=65535))
         max_workers = int(number("ORCHESTRATE_MAX_WORKERS", 3))
         max_revisions = int(number("ORCHESTRATE_MAX_REVISIONS", 3))
@@ -133,7 +155,10 @@ class Settings:
             openai_base_url=get("OPENAI_BASE_URL"),
             openai_model=get("OPENAI_MODEL") or DEFAULT_MODEL,
             approvers=approvers,
-            graph_spec=get("ORCHESTRATE_GRAPH"),
+            graph_spec=graph_spec,
+            langgraph_url=langgraph_url.rstrip("/") if langgraph_url else None,
+            langgraph_assistant_id=assistant_id,
+            langgraph_api_key=get("LANGGRAPH_API_KEY"),
             log_level=log_level,
             max_workers=max_workers,
             max_revisions=max_revisions,

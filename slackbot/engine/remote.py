@@ -1,0 +1,247 @@
+"""The remote engine: the graph runs on a LangGraph Agent Server, driven through langgraph-sdk.
+
+One server thread per run (thread id = our run id). Every run on it is created with
+`multitask_strategy="reject"`, so the server refuses a second concurrent run on the thread
+(our leases already resume each step once; this is the server's own guard). Runs are created
+in the background and then joined: a run survives this process dying, and whoever drives the
+orchestration next waits for it before reading the thread's state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import APIConnectionError, NotFoundError
+
+from slackbot.engine.base import GraphState, Interrupt, Pause
+
+ThreadMetadata = Callable[[str], Awaitable[dict[str, Any]]]  # run id → the thread's metadata
+
+NOT_STARTED = GraphState(started=False, values={}, interrupts=[], pause=None, next=())
+ACTIVE_RUNS = ("pending", "running")
+_DETAIL_CHARS = 160
+
+
+class LangGraphServerError(RuntimeError):
+    """The LangGraph server failed us; the message is one line for the Slack thread."""
+
+
+@dataclass(frozen=True)
+class RemoteSource:
+    """A LangGraph server to drive graphs on (`LANGGRAPH_URL`), and which of its graphs."""
+
+    client: LangGraphClient
+    url: str
+    assistant_id: str | None = None  # LANGGRAPH_ASSISTANT_ID: an assistant id or a graph id
+    thread_metadata: ThreadMetadata | None = None  # what to tag each new server thread with
+
+
+@dataclass(frozen=True)
+class Breakpoints:
+    """The graph's `interrupt_before` / `interrupt_after` nodes, as the server draws them."""
+
+    before: frozenset[str] = field(default_factory=frozenset)
+    after: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def drawn(cls, graph: dict[str, Any]) -> Breakpoints:
+        """From `assistants.get_graph`: each breakpoint node carries `__interrupt` metadata."""
+        before: set[str] = set()
+        after: set[str] = set()
+        for node in graph.get("nodes") or []:
+            marks = str((node.get("metadata") or {}).get("__interrupt") or "").split(",")
+            if "before" in marks:
+                before.add(node["id"])
+            if "after" in marks:
+                after.add(node["id"])
+        return cls(frozenset(before), frozenset(after))
+
+
+class RemoteEngine:
+    def __init__(
+        self,
+        client: LangGraphClient,
+        assistant_id: str,
+        *,
+        url: str,
+        breakpoints: Breakpoints | None = None,
+        thread_metadata: ThreadMetadata | None = None,
+    ) -> None:
+        self.client = client
+        self.assistant_id = assistant_id
+        self.url = url
+        self.breakpoints = breakpoints or Breakpoints()
+        self.thread_metadata = thread_metadata
+
+    async def state(self, thread_id: str) -> GraphState:
+        tid = server_thread_id(thread_id)
+        with server_calls(self.url):
+            try:
+                thread = await self.client.threads.get(tid)
+            except NotFoundError:
+                return NOT_STARTED
+            if thread.get("status") == "busy":  # a run that an earlier driver started
+                await self._join_active(tid)
+                thread = await self.client.threads.get(tid)
+            snapshot = await self.client.threads.get_state(tid, subgraphs=True)
+            started = snapshot.get("checkpoint") is not None
+            interrupts = pending_interrupts(snapshot)
+            pause = None
+            if started and snapshot.get("next") and not interrupts:
+                pause = await self._pause(tid, snapshot, thread.get("status"))
+        return GraphState(
+            started=started,
+            values=dict(snapshot.get("values") or {}),
+            interrupts=interrupts,
+            pause=pause,
+            next=tuple(snapshot.get("next") or ()),
+        )
+
+    async def _pause(self, tid: str, snapshot: dict[str, Any], status: Any) -> Pause | None:
+        """The breakpoint this checkpoint stopped at, or None (a run stopped it mid-step).
+
+        As in the local engine, our edits write `update` checkpoints: the pause they belong to
+        is the one below them. A thread the server calls interrupted, at no breakpoint we know
+        (`"*"`, or breakpoints passed to a run), is paused before its next nodes."""
+        key = snapshot["checkpoint"]["checkpoint_id"]
+        values = dict(snapshot.get("values") or {})
+        origin = snapshot
+        while (origin.get("metadata") or {}).get("source") == "update" and origin.get(
+            "parent_checkpoint_id"
+        ):
+            origin = await self._state_at(tid, origin["parent_checkpoint_id"])
+        upcoming = tuple(origin.get("next") or ())
+        if self.breakpoints.before.intersection(upcoming):
+            return Pause(key, "before", upcoming, values)
+        if self.breakpoints.after and origin.get("parent_checkpoint_id"):
+            parent = await self._state_at(tid, origin["parent_checkpoint_id"])
+            ran = tuple(task["name"] for task in parent.get("tasks") or ())
+            if self.breakpoints.after.intersection(ran):
+                return Pause(key, "after", ran, values)
+        if status == "interrupted":
+            return Pause(key, "before", upcoming, values)
+        return None
+
+    async def _state_at(self, tid: str, checkpoint_id: str) -> dict[str, Any]:
+        return await self.client.threads.get_state(tid, checkpoint_id=checkpoint_id)
+
+    async def start(
+        self, thread_id: str, graph_input: Any, metadata: dict[str, Any] | None = None
+    ) -> None:
+        tid = server_thread_id(thread_id)
+        if metadata is None and self.thread_metadata is not None:
+            metadata = await self.thread_metadata(thread_id)
+        with server_calls(self.url):
+            # A driver that died after this call finds the thread there and carries on.
+            await self.client.threads.create(
+                thread_id=tid, if_exists="do_nothing", metadata=metadata or None
+            )
+        await self._run(tid, input=graph_input)
+
+    async def resume(self, thread_id: str, answers: dict[str, Any]) -> None:
+        await self._run(server_thread_id(thread_id), command={"resume": answers})
+
+    async def proceed(self, thread_id: str) -> None:
+        await self._run(server_thread_id(thread_id), input=None)
+
+    async def update(self, thread_id: str, values: dict[str, Any]) -> None:
+        with server_calls(self.url):
+            await self.client.threads.update_state(server_thread_id(thread_id), values)
+
+    async def _run(self, tid: str, **run: Any) -> None:
+        with server_calls(self.url):
+            created = await self.client.runs.create(
+                tid, self.assistant_id, multitask_strategy="reject", **run
+            )
+            await self._join(tid, created["run_id"])
+
+    async def _join_active(self, tid: str) -> None:
+        for status in ACTIVE_RUNS:
+            for active in await self.client.runs.list(tid, status=status, limit=100):
+                await self._join(tid, active["run_id"], raise_error=False)
+
+    async def _join(self, tid: str, run_id: str, raise_error: bool = True) -> None:
+        """Wait for the run to end; raise when it did not end well."""
+        while True:
+            try:
+                outcome = await self.client.runs.join(tid, run_id)
+                break
+            except httpx.ReadTimeout:  # a long run outlasts one read: join it again
+                continue
+        if not raise_error:
+            return
+        failure = outcome.get("__error__") if isinstance(outcome, dict) else None
+        if isinstance(failure, dict):
+            what = " ".join(f"{failure.get('error')}: {failure.get('message')}".split())
+            raise LangGraphServerError(
+                f"the graph failed on the LangGraph server: {what[:_DETAIL_CHARS]}"
+            )
+        status = (await self.client.runs.get(tid, run_id)).get("status")
+        if status != "success":
+            raise LangGraphServerError(f"the run on the LangGraph server ended as {status!r}")
+
+
+def server_thread_id(run_id: str) -> str:
+    """Our run ids are UUIDs written as 32 hex digits; the server keeps a thread under the
+    dashed form, and reads the state of an undashed id as empty (seen with langgraph-api 0.16)."""
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        return run_id
+
+
+def pending_interrupts(snapshot: dict[str, Any]) -> list[Interrupt]:
+    """Interrupts still waiting for an answer: those of tasks without a result (the thread's
+    `interrupts` may still list those of tasks that finished after a partial resume). A task
+    whose interrupts are reported only in its subgraph's state gets them from there."""
+    found: dict[str, Interrupt] = {}
+    for task in snapshot.get("tasks") or ():
+        if task.get("result") is not None:
+            continue
+        listed = [
+            Interrupt(i["id"], i.get("value"), i.get("response_schema"))
+            for i in task.get("interrupts") or ()
+        ]
+        if not listed and isinstance(task.get("state"), dict):
+            listed = pending_interrupts(task["state"])
+        for interrupt in listed:
+            found.setdefault(interrupt.id, interrupt)
+    return list(found.values())
+
+
+@contextmanager
+def server_calls(url: str) -> Iterator[None]:
+    """Turn the SDK's and httpx's errors into one readable line."""
+    try:
+        yield
+    except APIConnectionError as error:  # an HTTPStatusError without a response
+        raise LangGraphServerError(unreachable(url, error)) from error
+    except httpx.HTTPStatusError as error:
+        raise LangGraphServerError(answered(error)) from error
+    except httpx.TransportError as error:
+        raise LangGraphServerError(unreachable(url, error)) from error
+
+
+def unreachable(url: str, error: Exception) -> str:
+    return f"cannot reach the LangGraph server at {url} ({type(error).__name__})"
+
+
+def answered(error: httpx.HTTPStatusError) -> str:
+    response = error.response
+    detail = ""
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            detail = str(body.get("detail") or body.get("message") or body.get("error") or "")
+    except Exception:  # not JSON, or not read: the status line says enough
+        pass
+    detail = " ".join((detail or response.reason_phrase or "").split())[:_DETAIL_CHARS]
+    return f"the LangGraph server answered {response.status_code}" + (
+        f" ({detail})" if detail else ""
+    )
