@@ -40,6 +40,9 @@ MAX_BODY_BYTES = 256 * 1024  # Slack's own requests are a few KB; a message's bl
 SIGNATURE_MAX_AGE = 5 * 60  # seconds, as Slack documents: older signed requests may be replays
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 SOCKET_CONNECT_SECONDS = 30.0  # for the WebSocket after apps.connections.open gave its URL
+# slack_sdk pings and checks its Socket Mode connection this often: a connection that dropped is
+# replaced within it (Bolt's handler defaults to 10 s; slack_sdk's own client to 5 s).
+SOCKET_PING_SECONDS = 5.0
 SHUTDOWN_SECONDS = 10.0  # after SIGTERM/SIGINT, then whatever is left is cancelled
 
 
@@ -296,6 +299,11 @@ class RunningApp:
 class _OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """slack_sdk's Socket Mode client logs a whole traceback for each failed (re)connection."""
 
+    @property
+    def level(self) -> int:
+        """slack_bolt reads `logger.level` after every ack (adapter/socket_mode)."""
+        return self.logger.getEffectiveLevel()
+
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         kwargs.pop("exc_info", None)
         kwargs.pop("stack_info", None)
@@ -305,7 +313,12 @@ class _OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 async def _connect_socket_mode(settings: Settings, bolt_app: AsyncApp) -> Any:
     """Socket Mode, connected: a rejected app token is a StartupError; while Slack cannot be
     reached, one line per attempt with back-off (slack_sdk alone would retry a rejected token
-    forever, a traceback every 10 s, and reuse a single-use URL)."""
+    forever, a traceback every 10 s, and reuse a single-use URL).
+
+    Once connected, slack_sdk keeps the connection: after Slack's `disconnect` or a dropped
+    connection it asks for a new URL through `bolt_app.client` (so at SLACK_API_URL) and
+    connects again by itself.
+    """
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
     socket_log = _OneLineLog(logging.getLogger(f"{__name__}.socket_mode"), {})
@@ -316,6 +329,7 @@ async def _connect_socket_mode(settings: Settings, bolt_app: AsyncApp) -> Any:
             bolt_app,
             settings.slack_app_token,
             logger=socket_log,  # type: ignore[arg-type]
+            ping_interval=SOCKET_PING_SECONDS,
         )
         handler.client.wss_uri = url
         try:

@@ -4,6 +4,7 @@ The LLM is an offline stand-in unless OPENAI_API_KEY looks real: sk-… and over
 (any shape when OPENAI_BASE_URL is set), without placeholder words such as your/key/here, dots
 or xxxxx. Ana is the only approver unless --anyone-approves; Ben can start runs and chat in
 threads. `--script` plays a short session as Ana and Ben and prints the thread, then exits.
+`--socket-mode` runs the app in Socket Mode: it connects to the emulator over a WebSocket.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="host another graph: ./path/file.py:attr, package.module:attr or a langgraph.json "
         "(default: the built-in orchestration graph)",
+    )
+    parser.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="run the app in Socket Mode (an app-level token, a WebSocket to the emulator) "
+        "instead of HTTP mode",
     )
     parser.add_argument(
         "--stand-in",
@@ -195,7 +202,9 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
             openai_model=model,
             approvers=frozenset() if args.anyone_approves else frozenset({APPROVER}),
             graph_spec=args.graph,
+            slack_app_token=workspace.app_token if args.socket_mode else None,
         )
+        mode = " (the app in Socket Mode)" if args.socket_mode else ""
         async with running_app(settings, host="127.0.0.1") as app:
             workspace.app_url = app.url
             if args.script:
@@ -214,13 +223,13 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
                     print(f"demo: {error}. {script_hint(llm)}", file=sys.stderr)
                     return 1
                 thread = workspace.thread(CHANNEL, session.root_ts)
-                print(f"#demo, with {llm.name}:\n")
+                print(f"#demo, with {llm.name}{mode}:\n")
                 print(thread_transcript(thread, NAMES, session.asides))
                 return 0
             approvers = (
                 "anyone may approve" if args.anyone_approves else "Ana approves, Ben may not"
             )
-            print(f"\n  Offline demo ready, using {llm.name}; {approvers}.")
+            print(f"\n  Offline demo ready{mode}, using {llm.name}; {approvers}.")
             print(f"  Open {workspace.page_url} and type /orchestrate <topic>.  Ctrl-C stops.\n")
             sys.stdout.flush()  # for a terminal that is a pipe (tee, a test)
             await stop_requested()

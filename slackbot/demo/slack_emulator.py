@@ -9,6 +9,10 @@ People side: `slash_command`, `click` and `reply` deliver signed requests to the
 `/slack/events`, exactly as Slack signs them; `response_url` posts from the app are recorded
 in `responses`. Each command and click carries a fresh trigger_id for `views.open`.
 
+Socket Mode (`socket_mode.py`, reached as `sockets`): once an app has called
+`apps.connections.open` with the app-level token, a person's actions go to it as envelopes over
+its WebSocket connections instead, answering the same; `socket_mode=True|False` forces a way.
+
 Modals (`views.open|update|push`, and a person's `submit_view` and `close_view`) follow Slack's
 rules, kept in `views.py`.
 """
@@ -28,6 +32,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from slackbot.demo.socket_mode import SocketModeServer
 from slackbot.demo.views import Modals, SlackError, client_errors
 
 BOT_USER_ID = "UORCHBOT"
@@ -103,11 +108,15 @@ class SlackEmulator:
         *,
         signing_secret: str = "emulator-signing-secret",
         bot_token: str = "xoxb-emulator",
+        app_token: str = "xapp-emulator",
         post_rate_per_channel: float | None = None,
         trigger_ttl: float = 3.0,
+        socket_mode: bool | None = None,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode = socket_mode  # None: Socket Mode once an app opened a connection URL
         self.post_rate_per_channel = post_rate_per_channel
         self.app_url = ""  # where person actions go: the app's base URL
         self.base_url = ""
@@ -123,6 +132,7 @@ class SlackEmulator:
         self._last_ts = 0.0
         owner = {"team_id": TEAM_ID, "app_id": APP_ID, "bot_id": BOT_ID}
         self.modals = Modals(trigger_ttl=trigger_ttl, owner=owner)
+        self.sockets = SocketModeServer(app_id=APP_ID, on_change=self._touch)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -153,6 +163,7 @@ class SlackEmulator:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{channel}/{user}", self._response_url)
+        self.sockets.add_routes(app)
         self.extend(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -166,6 +177,7 @@ class SlackEmulator:
 
     async def close(self) -> None:
         self._wake_pollers()  # a long poll must not hold the server's shutdown
+        await self.sockets.close()
         if self._session:
             await self._session.close()
         if self._runner:
@@ -231,6 +243,18 @@ class SlackEmulator:
         ) as response:
             return response.status, await response.text()
 
+    async def _to_app(
+        self, kind: str, payload: dict[str, Any], body: str, content_type: str, url: str | None
+    ) -> tuple[int, str]:
+        """Over Socket Mode an envelope of `kind` with `payload` (`url` does not apply there),
+        else `body` over HTTP; either way (status, body) as the HTTP answer would be."""
+        over_sockets = self.socket_mode
+        if over_sockets is None:
+            over_sockets = self.sockets.urls_issued > 0
+        if over_sockets:
+            return await self.sockets.request(kind, payload)
+        return await self.deliver(body, content_type, url=url)
+
     def issue_trigger(self, user: str) -> str:
         """A fresh trigger_id for `user`, as Slack attaches to every command, click and
         submission; `views.open` and `views.push` accept it once, within `trigger_ttl`."""
@@ -246,35 +270,34 @@ class SlackEmulator:
     ) -> tuple[int, str]:
         """Deliver an interaction by `user` as Slack does: a form body with the JSON in
         `payload`."""
-        envelope = {
+        common = {
             "user": self.person(user),
             "api_app_id": APP_ID,
             "token": VERIFICATION_TOKEN,
             "team": {"id": TEAM_ID, "domain": "emulator"},
         }
-        body = urlencode({"payload": json.dumps(envelope | payload)})
-        return await self.deliver(body, FORM, url=url)
+        interaction = common | payload
+        body = urlencode({"payload": json.dumps(interaction)})
+        return await self._to_app("interactive", interaction, body, FORM, url)
 
     async def slash_command(
         self, user: str, channel: str, text: str, *, url: str | None = None
     ) -> tuple[int, str]:
-        body = urlencode(
-            {
-                "token": VERIFICATION_TOKEN,
-                "team_id": TEAM_ID,
-                "team_domain": "emulator",
-                "channel_id": channel,
-                "channel_name": channel.lower(),
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": "/orchestrate",
-                "text": text,
-                "api_app_id": APP_ID,
-                "response_url": f"{self.base_url}/response/{channel}/{user}",
-                "trigger_id": self.issue_trigger(user),
-            }
-        )
-        return await self.deliver(body, FORM, url=url)
+        command = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": TEAM_ID,
+            "team_domain": "emulator",
+            "channel_id": channel,
+            "channel_name": channel.lower(),
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/orchestrate",
+            "text": text,
+            "api_app_id": APP_ID,
+            "response_url": f"{self.base_url}/response/{channel}/{user}",
+            "trigger_id": self.issue_trigger(user),
+        }
+        return await self._to_app("slash_commands", command, urlencode(command), FORM, url)
 
     async def click(
         self,
@@ -344,6 +367,10 @@ class SlackEmulator:
         return message
 
     def message_event(self, message: Message) -> str:
+        return json.dumps(self.event_callback(message))
+
+    def event_callback(self, message: Message) -> dict[str, Any]:
+        """The Events API body of `message`'s `message` event."""
         event = {
             "type": "message",
             "channel": message.channel,
@@ -355,24 +382,24 @@ class SlackEmulator:
         }
         if message.thread_ts:
             event["thread_ts"] = message.thread_ts
-        return json.dumps(
-            {
-                "token": VERIFICATION_TOKEN,
-                "team_id": TEAM_ID,
-                "api_app_id": APP_ID,
-                "event": event,
-                "type": "event_callback",
-                "event_id": f"Ev{message.ts.replace('.', '')}",
-                "event_time": int(float(message.ts)),
-            }
-        )
+        return {
+            "token": VERIFICATION_TOKEN,
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{message.ts.replace('.', '')}",
+            "event_time": int(float(message.ts)),
+        }
 
     async def reply(
         self, user: str, channel: str, thread_ts: str, text: str, *, url: str | None = None
     ) -> tuple[Message, int]:
         """Post a reply in a thread as `user` and deliver its `message` event to the app."""
         message = self.post_as_person(user, channel, text, thread_ts)
-        status, _ = await self.deliver(self.message_event(message), "application/json", url=url)
+        event = self.event_callback(message)
+        body = json.dumps(event)
+        status, _ = await self._to_app("events_api", event, body, "application/json", url)
         return message, status
 
     # -- a person's modals --------------------------------------------------------------------
@@ -449,7 +476,8 @@ class SlackEmulator:
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(self, method: str, args: dict[str, Any], auth: str | None):
-        if auth != f"Bearer {self.bot_token}":
+        token = self.app_token if method == "apps.connections.open" else self.bot_token
+        if auth != f"Bearer {token}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if self._failures[method]:
             status, retry_after = self._failures[method].popleft()
@@ -490,6 +518,9 @@ class SlackEmulator:
         except BlockKitError as error:
             raise SlackError("invalid_blocks", errors=[str(error)]) from None
         return blocks
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.sockets.open_url(self.base_url)}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
