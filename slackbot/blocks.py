@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     HeaderBlock,
     MarkdownBlock,
@@ -27,6 +28,7 @@ from slackbot.store.models import BUILTIN_GRAPH
 ACTION_APPROVE = "review_approve"
 ACTION_REVISE = "review_revise"
 ACTION_RETRY = "run_retry"
+ACTION_CANCEL = "run_cancel"
 # Controls of the other review kinds: `review_answer_<n>` answers at once with control n,
 # `review_form_<n>` opens control n's form; the button's value is the review id.
 ACTION_ANSWER = "review_answer_"
@@ -86,6 +88,7 @@ GENERIC_PHASES = {
     "resuming": "⚙️ Resuming with your answers…",
     "done": "✅ Done: the result is in the thread",
     "failed": "⚠️ Stopped: {error}. Use Retry in the thread",
+    "cancelled": "🛑 Cancelled by <@{ended_by}>",
 }
 ROOT_PHASES = {
     "planning": "🧭 Planning the work and drafting…",
@@ -94,6 +97,7 @@ ROOT_PHASES = {
     " revise are redrafted…",
     "done": "✅ Done: the summary is in the thread",
     "failed": "⚠️ Stopped: {error}. Use Retry in the thread",
+    "cancelled": "🛑 Cancelled by <@{ended_by}>",
 }
 
 
@@ -105,15 +109,29 @@ def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
         total=total,
         error=neutralize(clip(run.error or "error", 200)),
         round=f" · round {run.step}" if run.step > 1 else "",
+        ended_by=run.ended_by,
     )
     topic = neutralize(run.topic) or "_(no text)_"
     title = "🧭 Orchestration" if builtin else f"🧩 {neutralize(run.graph)}"
-    return _render(
-        f"{title}: {topic}",
-        [
-            _mrkdwn(f"*{title}:* {topic}"),
-            _context(f"Started by <@{run.started_by}> · {status}"),
-        ],
+    blocks: list[Block] = [
+        _mrkdwn(f"*{title}:* {topic}"),
+        _context(f"Started by <@{run.started_by}> · {status}"),
+    ]
+    if run.phase not in ("done", "cancelled"):
+        blocks.append(ActionsBlock(block_id=f"run-{run.run_id}", elements=[_cancel(run)]))
+    return _render(f"{title}: {topic}", blocks)
+
+
+def _cancel(run: Run) -> ButtonElement:
+    confirm = ConfirmObject(
+        title="Cancel this run?",
+        text="Open reviews close and the graph is never resumed. This cannot be undone.",
+        confirm="Cancel the run",
+        deny="Keep it",
+        style="danger",
+    )
+    return ButtonElement(
+        text="Cancel", action_id=ACTION_CANCEL, value=run.run_id, style="danger", confirm=confirm
     )
 
 
@@ -155,6 +173,8 @@ def _review_state(review: Review, worker: str) -> list[Block]:
         ]
     answer = review.answer or {}
     when = slack_date(review.decided_at or 0)
+    if review.status == ReviewStatus.CANCELLED:
+        return [_context(f"🛑 Cancelled by <@{review.decided_by}> · {when}")]
     if answer.get("action") == "approve":
         return [_context(f"✅ Approved by <@{review.decided_by}> · {when}")]
     notes = quote(neutralize(str(answer.get("notes", ""))))
@@ -188,6 +208,12 @@ def kind_review_message(review: Review) -> Message:
     kind = KINDS[review.kind]
     body = kind.body(review)[:46]
     title = neutralize(kind.title(review))
+    if review.status == ReviewStatus.CANCELLED:
+        when = slack_date(review.decided_at or 0)
+        cancelled = f"🛑 Cancelled by <@{review.decided_by}> · {when}: not answered"
+        return Message(
+            text=clip(f"Cancelled: {title}", FALLBACK_LIMIT), blocks=[*body, _ctx(cancelled)]
+        )
     if review.status == ReviewStatus.DECIDED:
         when = slack_date(review.decided_at or 0)
         answered = f"✅ <@{review.decided_by}> answered *{kind.describe(review)}* · {when}"

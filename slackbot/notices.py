@@ -8,6 +8,7 @@ import aiohttp
 import openai
 from slack_sdk.errors import SlackApiError
 
+from slackbot.engine.remote import LangGraphServerError
 from slackbot.store import Outcome
 from slackbot.store.retry import is_transient
 
@@ -32,7 +33,14 @@ NOTICES = {
     Outcome.NOT_PENDING: "This review is no longer open: its step or its run has finished.",
     Outcome.UNKNOWN: "I don't know this review: it may belong to an old or deleted run.",
     Outcome.TAKEN: "<@{by}> is already writing the notes for this review.",
+    Outcome.CANCELLED: "This run was cancelled by <@{ended_by}>: nothing changed.",
 }
+CANCEL_NOT_ALLOWED = "Only the person who started this run or an approver can cancel it."
+CANCEL_BUSY = (
+    "This run is resuming with its answers right now, so nothing was cancelled. "
+    "You can cancel it when it waits for people again."
+)
+CANCEL_OVER = "This run is already over: nothing to cancel."
 ANSWERED_BY_YOU = "You already answered this review: nothing changed."
 NOT_SAVED = "I couldn't save that just now ({why}): nothing changed. Please try again in a moment."
 NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."
@@ -65,6 +73,8 @@ def describe(error: BaseException) -> str:
         return "the database was unavailable"
     if isinstance(error, aiohttp.ClientError | asyncio.TimeoutError):
         return "Slack could not be reached"
+    if isinstance(error, LangGraphServerError):
+        return str(error)  # already one line for people
     if isinstance(error, openai.APIStatusError):
         return f"the LLM call failed (HTTP {error.status_code})"
     if isinstance(error, openai.APIError):

@@ -26,6 +26,9 @@ from slackbot.engine.inputs import InputError, build_input
 from slackbot.engine.plain import to_plain
 from slackbot.notices import (
     ANSWERED_BY_YOU,
+    CANCEL_BUSY,
+    CANCEL_NOT_ALLOWED,
+    CANCEL_OVER,
     FORM_TOO_LATE,
     HELP,
     NOT_ALLOWED,
@@ -40,7 +43,16 @@ from slackbot.notices import (
 from slackbot.reviews import KINDS, kind_for
 from slackbot.reviews.breakpoint import BreakpointKind
 from slackbot.reviews.tools import ToolCallKind, combine, expand, is_hitl_request
-from slackbot.store import Decision, LeaseLost, Outcome, Review, Run, StepRequest, Store
+from slackbot.store import (
+    Decision,
+    LeaseLost,
+    Outcome,
+    Review,
+    ReviewStatus,
+    Run,
+    StepRequest,
+    Store,
+)
 from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
 
 log = logging.getLogger(__name__)
@@ -203,6 +215,8 @@ class Orchestrator:
         chosen = _control(review, control)
         if review is None or chosen is None or not chosen.form:
             return NOTICES[Outcome.UNKNOWN]
+        if review.status == ReviewStatus.CANCELLED:
+            return NOTICES[Outcome.CANCELLED].format(ended_by=review.decided_by)
         if review.decided_by:
             if review.decided_by == user_id:
                 return ANSWERED_BY_YOU
@@ -247,6 +261,26 @@ class Orchestrator:
             log.exception("could not show or resume after a form answer")
 
     @_told_on_failure
+    async def cancel(
+        self, run_id: str, user_id: str, message_ts: str | None, where: Where = None
+    ) -> str | None:
+        """The root's Cancel: the run is never resumed; its open reviews say who cancelled."""
+        run = await self.store.get_run(run_id)
+        if run is None or (where and where[1] and where[1] != run.channel_id):
+            return NOTICES[Outcome.UNKNOWN]
+        if user_id != run.started_by and user_id not in self.approvers:
+            return CANCEL_NOT_ALLOWED
+        outcome, cancelled, closed = await self.store.cancel(run_id, user_id)
+        if outcome == Outcome.BUSY:
+            return CANCEL_BUSY
+        if outcome != Outcome.RECORDED or cancelled is None:
+            return CANCEL_OVER
+        for review in closed:
+            await self.thread.show_review(cancelled, review)
+        await self.thread.show_root(cancelled)
+        return None
+
+    @_told_on_failure
     async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
@@ -286,7 +320,8 @@ class Orchestrator:
         by = (review.decided_by or review.notes_requested_by) if review else None
         if decision.outcome == Outcome.ALREADY_DECIDED and by and by == user_id:
             return ANSWERED_BY_YOU
-        return NOTICES[decision.outcome].format(by=by)
+        ended_by = decision.run.ended_by if decision.run else None
+        return NOTICES[decision.outcome].format(by=by, ended_by=ended_by)
 
     # -- background work ----------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ SUMMARY_EVENT = "orchestrate_summary"
 # Root progress is coalesced: within ROOT_DELAY the most advanced state wins, and only it is
 # sent. This keeps Slack calls per orchestration near 2n + 4 however fast clicks come.
 ROOT_DELAY = 0.5
-_PHASE_ORDER = {"planning": 0, "waiting": 1, "resuming": 2, "failed": 3, "done": 4}
-_FINAL = {"failed", "done"}
+_PHASE_ORDER = {"planning": 0, "waiting": 1, "resuming": 2, "failed": 3, "done": 4, "cancelled": 5}
+_FINAL = {"failed", "done", "cancelled"}
 
 
 class SlackThread:

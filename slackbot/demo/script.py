@@ -63,7 +63,7 @@ class _Watch:
         text = message_text(self.root)
         if "Stopped:" not in text:
             return None
-        error = text.split("Stopped:", 1)[1].strip()
+        error = text.split("Stopped:", 1)[1].strip().splitlines()[0]  # not the buttons below
         return error.removesuffix("Use Retry in the thread").strip().rstrip(".") or "error"
 
     async def until(self, predicate: Callable[[], T | None], what: str) -> T:

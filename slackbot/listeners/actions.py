@@ -1,5 +1,5 @@
 """Buttons: Approve and Revise on worker reviews, the controls of the other review kinds
-(answer at once, or open a form), Retry on a stopped run."""
+(answer at once, or open a form), Retry on a stopped run, Cancel on the root message."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import re
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from slackbot.blocks import ACTION_ANSWER, ACTION_APPROVE, ACTION_FORM, ACTION_RETRY, ACTION_REVISE
+from slackbot.blocks import (
+    ACTION_ANSWER,
+    ACTION_APPROVE,
+    ACTION_CANCEL,
+    ACTION_FORM,
+    ACTION_RETRY,
+    ACTION_REVISE,
+)
 from slackbot.orchestrator import Orchestrator
 
 _ANSWER = re.compile(rf"^{ACTION_ANSWER}(\d+)$")
@@ -67,6 +74,11 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
         review_id, user_id, _ = _clicked(body)
         control, trigger_id = _control(body, _FORM), str(body.get("trigger_id", ""))
         await _tell(respond, await orchestrator.open_form(review_id, control, user_id, trigger_id))
+
+    @app.action(ACTION_CANCEL)
+    async def cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        await ack()
+        await _tell(respond, await orchestrator.cancel(*_clicked(body), _where(body)))
 
     @app.action(ACTION_RETRY)
     async def retry(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:

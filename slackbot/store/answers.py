@@ -109,6 +109,8 @@ class AnswersMixin(StoreBase):
         review = Review.from_row(locked)
         if review.status == ReviewStatus.DECIDED:
             return Decision(Outcome.ALREADY_DECIDED, review, run)
+        if run.status == RunStatus.CANCELLED:
+            return Decision(Outcome.CANCELLED, review, run)
         if run.status not in LIVE or review.step != run.step:
             return Decision(Outcome.NOT_PENDING, review, run)
         return run, review

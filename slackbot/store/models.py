@@ -15,12 +15,14 @@ class RunStatus(StrEnum):
     WAITING = "waiting"  # paused on the reviews of `step`
     FAILED = "failed"  # stopped by an error at its last checkpoint; Retry picks it up
     DONE = "done"
+    CANCELLED = "cancelled"  # ended by a person: never resumed
 
 
 class ReviewStatus(StrEnum):
     PENDING = "pending"
     AWAITING_NOTES = "awaiting_notes"  # Revise clicked; the person's next thread reply is the notes
     DECIDED = "decided"
+    CANCELLED = "cancelled"  # its run was cancelled before anyone answered
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Run:
     graph: str = BUILTIN_GRAPH  # the hosted graph's name
     input: Any = None  # the graph input built from the command text (JSON-plain)
     result: Any = None  # the graph's output values once done (JSON-plain)
+    ended_by: str | None = None  # who cancelled it
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -57,6 +60,7 @@ class Run:
             graph=row["graph"],
             input=_loads(row["input"]),
             result=_loads(row["result"]),
+            ended_by=row.get("ended_by"),
         )
 
 
@@ -111,6 +115,8 @@ class Outcome(StrEnum):
     TAKEN = "taken"  # someone else is already writing notes for it
     DUPLICATE = "duplicate"  # the same thread reply delivered again
     NO_MATCH = "no_match"  # a thread reply that answers no open revision
+    CANCELLED = "cancelled"  # the run was cancelled
+    BUSY = "busy"  # the run is resuming right now: it cannot be cancelled at this moment
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ PostgreSQL and SQLite (backends.py), schema by numbered migrations (migrations.p
 from __future__ import annotations
 
 from slackbot.store.answers import AnswersMixin
+from slackbot.store.cancel import CancelMixin
 from slackbot.store.core import LeaseLost
 from slackbot.store.retry import retry_public_methods
 from slackbot.store.runs import RunsMixin, StepRequest
@@ -12,6 +13,6 @@ __all__ = ["LeaseLost", "StepRequest", "Store"]
 
 
 @retry_public_methods
-class Store(RunsMixin, AnswersMixin):
+class Store(RunsMixin, AnswersMixin, CancelMixin):
     """Every method is one transaction (retried when the database fails transiently);
     see core.py for the exactly-once rule."""

@@ -1,0 +1,43 @@
+"""Cancelling a run: one transaction on the locked run, like an answer."""
+
+from __future__ import annotations
+
+from slackbot.store.core import StoreBase
+from slackbot.store.models import Outcome, Review, Run, RunStatus
+
+
+class CancelMixin(StoreBase):
+    async def cancel(self, run_id: str, user: str) -> tuple[Outcome, Run | None, list[Review]]:
+        """End a run that waits for people (or stopped on an error): it is never resumed.
+
+        Locks the run like an answer does, so a cancel and a last click on two replicas
+        serialize: a run the click already resumes is BUSY; one already over is NOT_PENDING.
+        Returns the reviews the cancel closed."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                f"SELECT * FROM orchestrate_runs WHERE run_id = %(run_id)s{self.db.for_update}",
+                {"run_id": run_id},
+            )
+            if row is None:
+                return Outcome.UNKNOWN, None, []
+            run = Run.from_row(row)
+            if run.status == RunStatus.RUNNING:
+                return Outcome.BUSY, run, []
+            if run.status not in (RunStatus.WAITING, RunStatus.FAILED):
+                return Outcome.NOT_PENDING, run, []
+            now = self.clock()
+            closed = await tx.fetchall(
+                "UPDATE orchestrate_reviews SET status = 'cancelled', decided_by = %(user)s,"
+                " decided_at = %(now)s WHERE run_id = %(run_id)s AND step = %(step)s"
+                " AND status IN ('pending', 'awaiting_notes') RETURNING *",
+                {"user": user, "now": now, "run_id": run_id, "step": run.step},
+            )
+            updated = await tx.fetchone(
+                "UPDATE orchestrate_runs SET status = 'cancelled', phase = 'cancelled',"
+                " ended_by = %(user)s, lease_owner = NULL, lease_until = NULL,"
+                " updated_at = %(now)s WHERE run_id = %(run_id)s RETURNING *",
+                {"user": user, "now": now, "run_id": run_id},
+            )
+        assert updated is not None
+        reviews = sorted((Review.from_row(r) for r in closed), key=lambda r: r.position)
+        return Outcome.RECORDED, Run.from_row(updated), reviews
