@@ -18,6 +18,8 @@ def main() -> int:
 
     from slackbot.settings import Settings, StartupError
 
+    if sys.argv[1:] == ["migrate"]:
+        return migrate()
     try:
         settings = Settings.from_env(os.environ)
         # The settings are the one source from here on: Bolt would read the token again from
@@ -40,6 +42,25 @@ def main() -> int:
         # Settings, credentials, database, port, data folder: one line for a person to act on.
         print(f"slack-orchestrate: {error}", file=sys.stderr)
         return error.exit_code
+    return 0
+
+
+def migrate() -> int:
+    """`python -m slackbot migrate`: only DATABASE_URL is needed."""
+    from slackbot.persistence import migrate_database
+    from slackbot.settings import StartupError
+
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("slack-orchestrate: migrate needs DATABASE_URL=postgresql://…", file=sys.stderr)
+        return 2
+    try:
+        applied = asyncio.run(migrate_database(url))
+    except StartupError as error:
+        print(f"slack-orchestrate: {error}", file=sys.stderr)
+        return error.exit_code
+    done = ", ".join(map(str, applied)) or "none (already up to date)"
+    print(f"slack-orchestrate: migrations applied: {done}")
     return 0
 
 

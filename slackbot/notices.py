@@ -41,6 +41,14 @@ CANCEL_BUSY = (
     "You can cancel it when it waits for people again."
 )
 CANCEL_OVER = "This run is already over: nothing to cancel."
+TOO_MANY_OF_YOURS = (
+    "You already have {limit} runs going (running or waiting for answers), the most one person "
+    "may have at once. Finish or cancel one, then start this again."
+)
+TOO_MANY_HERE = (
+    "This channel already has {limit} runs going, the most it may have at once. Finish or "
+    "cancel one, then start this again."
+)
 ANSWERED_BY_YOU = "You already answered this review: nothing changed."
 NOT_SAVED = "I couldn't save that just now ({why}): nothing changed. Please try again in a moment."
 NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."

@@ -36,6 +36,8 @@ from slackbot.notices import (
     NOT_RETRYABLE,
     NOT_SAVED,
     NOTICES,
+    TOO_MANY_HERE,
+    TOO_MANY_OF_YOURS,
     describe,
     is_transient_fault,
     topic_problem,
@@ -78,6 +80,14 @@ def _told_on_failure(method: Callable[..., Awaitable[str | None]]):
 Where = tuple[str, str] | None  # (team id, channel id) a click came from
 
 
+@dataclasses.dataclass(frozen=True)
+class RunLimits:
+    """Runs in flight (running or waiting for people) one person, or one channel, may have."""
+
+    per_user: int = 10
+    per_channel: int = 50
+
+
 class Orchestrator:
     def __init__(
         self,
@@ -87,8 +97,10 @@ class Orchestrator:
         thread: SlackThread,
         approvers: frozenset[str] = frozenset(),
         max_concurrent_runs: int = 16,
+        limits: RunLimits = RunLimits(),
     ) -> None:
         self.store = store
+        self.limits = limits
         self.catalog = catalog
         self.thread = thread
         self.approvers = approvers
@@ -124,6 +136,11 @@ class Orchestrator:
             graph_input = build_input(graph.inputs, text)
         except InputError as error:
             return f"{error} See `/orchestrate help`."
+        mine, here = await self.store.live_runs(team_id, channel_id, user_id)
+        if mine >= self.limits.per_user:
+            return TOO_MANY_OF_YOURS.format(limit=self.limits.per_user)
+        if here >= self.limits.per_channel:
+            return TOO_MANY_HERE.format(limit=self.limits.per_channel)
         run = await self.store.create_run(
             team_id=team_id,
             channel_id=channel_id,

@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from slackbot.postgres import open_pool
 from slackbot.settings import Settings, StartupError
@@ -54,6 +55,26 @@ def _check_writable(data_dir: Path) -> None:
         ) from None
 
 
+async def _migrate(
+    pool: AsyncConnectionPool, saver: AsyncPostgresSaver | None, store: Store
+) -> list[int]:
+    async with pool.connection() as conn:
+        await _take_setup_lock(conn)
+        try:
+            if saver is not None:
+                await saver.setup()
+            return await store.setup()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+
+
+async def migrate_database(database_url: str) -> list[int]:
+    """`python -m slackbot migrate`: bring the checkpointer's and the app's tables up to date
+    (as a role that may CREATE), so the app itself can run as one that may not."""
+    async with open_pool(database_url) as pool:
+        return await _migrate(pool, AsyncPostgresSaver(pool), Store(PostgresDatabase(pool)))
+
+
 @asynccontextmanager
 async def open_persistence(
     settings: Settings,
@@ -64,14 +85,10 @@ async def open_persistence(
         async with open_pool(settings.database_url) as pool:
             saver = None if settings.remote else AsyncPostgresSaver(pool)
             store = Store(PostgresDatabase(pool), lease_seconds=settings.lease_seconds)
-            async with pool.connection() as conn:
-                await _take_setup_lock(conn)
-                try:
-                    if saver is not None:
-                        await saver.setup()
-                    await store.setup()
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+            if settings.migrate_on_start:
+                await _migrate(pool, saver, store)
+            else:  # a least-privilege role: `python -m slackbot migrate` ran as the owner
+                await store.check_schema()
             yield saver, store
         return
     _check_writable(settings.data_dir)

@@ -18,7 +18,7 @@ from graphs.context import Context
 from graphs.llm import LLMConfig, build_chat_model
 from slackbot.catalog import Catalog, load_catalog
 from slackbot.engine.remote import RemoteSource, ThreadMetadata
-from slackbot.orchestrator import Orchestrator
+from slackbot.orchestrator import Orchestrator, RunLimits
 from slackbot.persistence import open_persistence
 from slackbot.settings import Settings
 from slackbot.slack_client import build_slack_client
@@ -48,6 +48,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             thread=SlackThread(slack),
             approvers=settings.approvers,
             max_concurrent_runs=settings.max_concurrent_runs,
+            limits=RunLimits(settings.max_runs_per_user, settings.max_runs_per_channel),
         )
         try:
             yield Services(settings, store, slack, orchestrator)

@@ -64,6 +64,9 @@ class Settings:
     llm_max_retries: int = 2
     lease_seconds: float = 30.0
     max_concurrent_runs: int = 16  # graph runs one process drives at once
+    migrate_on_start: bool = True  # ORCHESTRATE_MIGRATE=off: `python -m slackbot migrate` does it
+    max_runs_per_user: int = 10  # runs one person may have going (running or waiting) at once
+    max_runs_per_channel: int = 50
 
     @property
     def socket_mode(self) -> bool:
@@ -141,6 +144,11 @@ class Settings:
         max_revisions = int(number("ORCHESTRATE_MAX_REVISIONS", 3))
         lease_seconds = float(number("ORCHESTRATE_LEASE_SECONDS", 30.0, float))
         max_concurrent_runs = int(number("ORCHESTRATE_MAX_CONCURRENT_RUNS", 16))
+        max_runs_per_user = int(number("ORCHESTRATE_MAX_RUNS_PER_USER", 10))
+        migrate = (get("ORCHESTRATE_MIGRATE") or "auto").lower()
+        if migrate not in ("auto", "off"):
+            invalid.append(f"ORCHESTRATE_MIGRATE must be auto or off, got {migrate!r}")
+        max_runs_per_channel = int(number("ORCHESTRATE_MAX_RUNS_PER_CHANNEL", 50))
         if missing or invalid:
             raise SettingsError("; ".join([*_missing_message(missing), *invalid]))
         return cls(
@@ -164,6 +172,9 @@ class Settings:
             max_revisions=max_revisions,
             lease_seconds=lease_seconds,
             max_concurrent_runs=max_concurrent_runs,
+            max_runs_per_user=max_runs_per_user,
+            migrate_on_start=migrate == "auto",
+            max_runs_per_channel=max_runs_per_channel,
         )
 
 

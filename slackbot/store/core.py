@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from slackbot.settings import StartupError
 from slackbot.store.backends import Database, Tx
-from slackbot.store.migrations import migrate
+from slackbot.store.migrations import migrate, migrations
 from slackbot.store.models import Review, Run, RunStatus
 
 LIVE = (RunStatus.RUNNING, RunStatus.WAITING)
@@ -45,6 +46,24 @@ class StoreBase:
         """Bring the schema up to date; returns the migrations applied now."""
         return await migrate(self.db, self.clock)
 
+    async def check_schema(self) -> None:
+        """For a start without migrations: the schema must already be what this code needs."""
+        needed = len(migrations())
+        try:
+            async with self.db.transaction() as tx:
+                row = await tx.fetchone(
+                    "SELECT MAX(version) AS version FROM orchestrate_schema_version"
+                )
+        except Exception:
+            row = None
+        found = int(row["version"] or 0) if row else 0
+        if found < needed:
+            raise StartupError(
+                f"the database schema is at version {found}, this app needs {needed}: run"
+                " `python -m slackbot migrate` as a role that may create tables",
+                exit_code=1,
+            )
+
     async def ping(self) -> bool:
         try:
             async with self.db.transaction() as tx:
@@ -60,6 +79,22 @@ class StoreBase:
                 "SELECT * FROM orchestrate_runs WHERE run_id = %(run_id)s", {"run_id": run_id}
             )
         return Run.from_row(row) if row else None
+
+    async def live_runs(self, team_id: str, channel_id: str, user_id: str) -> tuple[int, int]:
+        """(runs this person has going, runs going in this channel): running or waiting."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT COUNT(*) AS here FROM orchestrate_runs WHERE team_id = %(team)s"
+                " AND channel_id = %(channel)s AND status IN ('running', 'waiting')",
+                {"team": team_id, "channel": channel_id},
+            )
+            mine = await tx.fetchone(
+                "SELECT COUNT(*) AS n FROM orchestrate_runs WHERE team_id = %(team)s"
+                " AND started_by = %(user)s AND status IN ('running', 'waiting')",
+                {"user": user_id, "team": team_id},
+            )
+        assert row is not None and mine is not None
+        return int(mine["n"]), int(row["here"])
 
     async def get_review(self, review_id: str) -> Review | None:
         async with self.db.transaction() as tx:

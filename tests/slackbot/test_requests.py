@@ -13,9 +13,11 @@ from tests.slackbot.conftest import (
     ANA,
     BEN,
     CHANNEL,
+    app_settings,
     block_text,
     db_rows,
     start_run,
+    started,
     wait_reviews,
 )
 
@@ -136,3 +138,24 @@ async def test_other_thread_messages_are_not_notes(slack, pg_app, pg_url, shape)
     await asyncio.sleep(0.3)
     assert "reply in this thread" in block_text(reviews["editor"])
     assert ("awaiting_notes",) in db_rows(pg_url, "SELECT status FROM orchestrate_reviews")
+
+
+async def test_runs_in_flight_are_limited_per_person_and_per_channel(
+    slack, llm_server, pg_url, tmp_path
+):
+    settings = app_settings(
+        slack, llm_server, database_url=pg_url, data_dir=tmp_path,
+        max_runs_per_user=2, max_runs_per_channel=3,
+    )  # fmt: skip
+    async with started(settings, slack):
+        for _ in range(2):
+            await start_run(slack, user=ANA)
+        status, _ = await slack.slash_command(ANA, CHANNEL, "a third one")
+        assert status == 200
+        told = await slack.wait_for(lambda: slack.responses and slack.responses[-1])
+        assert "You already have 2 runs going" in told["text"] and told["user"] == ANA
+        await start_run(slack, user=BEN)  # Ben may: his first
+        await slack.slash_command(BEN, CHANNEL, "and another")
+        await slack.wait_for(lambda: len(slack.responses) == 2)
+        assert "This channel already has 3 runs going" in slack.responses[-1]["text"]
+        assert len(slack.roots(CHANNEL)) == 3
