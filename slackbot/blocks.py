@@ -135,7 +135,8 @@ def _cancel(run: Run) -> ButtonElement:
     )
 
 
-def review_message(review: Review) -> Message:
+def review_message(review: Review, model: str | None = None) -> Message:
+    """A review; for the built-in worker, `model` names the LLM that wrote the draft."""
     if review.kind != WORKER:
         return kind_review_message(review)
     request = review.request
@@ -150,7 +151,7 @@ def review_message(review: Review) -> Message:
             _mrkdwn(f"*This draft answers the notes:*\n{quote(neutralize(request['notes']))}")
         )
     blocks.append(_markdown(request["draft"]))
-    context = f"{worker} · {round_text}"
+    context = f"{worker} · {round_text}" + (f" · drafted by {neutralize(model)}" if model else "")
     if request.get("notice"):
         context += f" · ⚠️ {neutralize(request['notice'])}"
     blocks.append(_context(context))
@@ -181,10 +182,13 @@ def _review_state(review: Review, worker: str) -> list[Block]:
     return [_mrkdwn(f"✏️ Revision requested by <@{review.decided_by}> · {when}\n{notes}")]
 
 
-def summary_message(summary: str, plan_note: str = "") -> Message:
+def summary_message(summary: str, plan_note: str = "", model: str | None = None) -> Message:
     blocks: list[Block] = [_header("🧾 Summary"), _markdown(summary)]
+    notes = [f"written by {neutralize(model)}"] if model else []
     if plan_note:
-        blocks.append(_context(f"ℹ️ {neutralize(plan_note)}"))
+        notes.append(f"ℹ️ {neutralize(plan_note)}")
+    if notes:
+        blocks.append(_context(" · ".join(notes)))
     return _render("Summary: " + neutralize(clip(summary, 200)), blocks)
 
 

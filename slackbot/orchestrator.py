@@ -490,7 +490,7 @@ class Orchestrator:
             already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
             if graph.builtin:
                 message = blocks.summary_message(
-                    values.get("summary", ""), values.get("plan_note", "")
+                    values.get("summary", ""), values.get("plan_note", ""), self.thread.model
                 )
             else:
                 message = blocks.result_message(result, graph.outputs)

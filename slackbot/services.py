@@ -45,7 +45,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         orchestrator = Orchestrator(
             store=store,
             catalog=catalog,
-            thread=SlackThread(slack),
+            thread=SlackThread(slack, model=None if settings.remote else settings.openai_model),
             approvers=settings.approvers,
             max_concurrent_runs=settings.max_concurrent_runs,
             limits=RunLimits(settings.max_runs_per_user, settings.max_runs_per_channel),

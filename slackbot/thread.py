@@ -26,8 +26,11 @@ _FINAL = {"failed", "done", "cancelled"}
 
 
 class SlackThread:
-    def __init__(self, client: AsyncWebClient, root_delay: float = ROOT_DELAY) -> None:
+    def __init__(
+        self, client: AsyncWebClient, root_delay: float = ROOT_DELAY, model: str | None = None
+    ) -> None:
         self.client = client
+        self.model = model  # the LLM the built-in graph drafts with, named on its messages
         self.root_delay = root_delay
         self._root_pending: dict[str, tuple[tuple[int, int, int], Run, int, int]] = {}
         self._root_timers: dict[str, asyncio.Task] = {}
@@ -85,7 +88,7 @@ class SlackThread:
             channel=run.channel_id,
             thread_ts=run.root_ts,
             metadata={"event_type": REVIEW_EVENT, "event_payload": {"id": review.review_id}},
-            **blocks.review_message(review).as_kwargs(),
+            **blocks.review_message(review, self.model).as_kwargs(),
         )
         return response["ts"]
 
@@ -95,7 +98,9 @@ class SlackThread:
             return
         try:
             await self.client.chat_update(
-                channel=run.channel_id, ts=ts, **blocks.review_message(review).as_kwargs()
+                channel=run.channel_id,
+                ts=ts,
+                **blocks.review_message(review, self.model).as_kwargs(),
             )
         except SlackApiError as error:  # the decision is stored; only its display is late
             log.warning("could not update review %s: %s", review.review_id, error)

@@ -46,6 +46,7 @@ def test_scripted_demo_prints_the_whole_thread(tmp_path):
     assert "Revised draft by the Editor" in out and "Round 2 of 4" in out
     assert "🧾 Summary" in out and "(reactions: memo)" in out
     assert "[offline stand-in model]" not in out  # the label is said once, not in every draft
+    assert out.count("drafted by offline-stand-in") == 4  # once per review, in its context line
 
 
 @pytest.fixture
