@@ -89,6 +89,7 @@ GENERIC_PHASES = {
     "done": "✅ Done: the result is in the thread",
     "failed": "⚠️ Stopped: {error}. Use Retry in the thread",
     "cancelled": "🛑 Cancelled by <@{ended_by}>",
+    "expired": "⌛ Expired: no answer since {since}. Nothing was approved",
 }
 ROOT_PHASES = {
     "planning": "🧭 Planning the work and drafting…",
@@ -98,6 +99,7 @@ ROOT_PHASES = {
     "done": "✅ Done: the summary is in the thread",
     "failed": "⚠️ Stopped: {error}. Use Retry in the thread",
     "cancelled": "🛑 Cancelled by <@{ended_by}>",
+    "expired": "⌛ Expired: no answer since {since}. Nothing was approved",
 }
 
 
@@ -110,6 +112,7 @@ def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
         error=neutralize(clip(run.error or "error", 200)),
         round=f" · round {run.step}" if run.step > 1 else "",
         ended_by=run.ended_by,
+        since=slack_date(run.waiting_since or 0),
     )
     topic = neutralize(run.topic) or "_(no text)_"
     title = "🧭 Orchestration" if builtin else f"🧩 {neutralize(run.graph)}"
@@ -117,7 +120,7 @@ def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
         _mrkdwn(f"*{title}:* {topic}"),
         _context(f"Started by <@{run.started_by}> · {status}"),
     ]
-    if run.phase not in ("done", "cancelled"):
+    if run.phase not in ("done", "cancelled", "expired"):
         blocks.append(ActionsBlock(block_id=f"run-{run.run_id}", elements=[_cancel(run)]))
     return _render(f"{title}: {topic}", blocks)
 
@@ -176,6 +179,8 @@ def _review_state(review: Review, worker: str) -> list[Block]:
     when = slack_date(review.decided_at or 0)
     if review.status == ReviewStatus.CANCELLED:
         return [_context(f"🛑 Cancelled by <@{review.decided_by}> · {when}")]
+    if review.status == ReviewStatus.EXPIRED:
+        return [_context(f"⌛ Expired: no answer since {when}")]
     if answer.get("action") == "approve":
         return [_context(f"✅ Approved by <@{review.decided_by}> · {when}")]
     notes = quote(neutralize(str(answer.get("notes", ""))))
@@ -212,6 +217,11 @@ def kind_review_message(review: Review) -> Message:
     kind = KINDS[review.kind]
     body = kind.body(review)[:46]
     title = neutralize(kind.title(review))
+    if review.status == ReviewStatus.EXPIRED:
+        expired = f"⌛ Expired: no answer since {slack_date(review.decided_at or 0)}"
+        return Message(
+            text=clip(f"Expired: {title}", FALLBACK_LIMIT), blocks=[*body, _ctx(expired)]
+        )
     if review.status == ReviewStatus.CANCELLED:
         when = slack_date(review.decided_at or 0)
         cancelled = f"🛑 Cancelled by <@{review.decided_by}> · {when}: not answered"
@@ -312,3 +322,23 @@ def _last_ai_text(messages: Any) -> str | None:
                 )
             return str(content or "")
     return None
+
+
+def timed_out_message(run: Run, unanswered: int) -> Message:
+    """The thread's note when a step expires: nothing counts as an answer."""
+    since = slack_date(run.waiting_since or 0)
+    text = (
+        f"⌛ *Timed out.* {unanswered} review(s) had no answer since {since}. Nothing was"
+        " approved or rejected, and the graph was not resumed."
+    )
+    return Message(text="Timed out: no answer in time", blocks=[_ctx(text)])
+
+
+def reminder_message(run: Run, people: list[str], links: list[str], waiting: int) -> Message:
+    """A nudge in the thread for the people who can answer (our own mention, on purpose)."""
+    who = " ".join(f"<@{p}>" for p in people)
+    since = slack_date(run.waiting_since or 0)
+    text = f"⏰ {who}: {waiting} review(s) in this thread wait for an answer since {since}."
+    if links:
+        text += " " + " · ".join(f"<{link}|review {i}>" for i, link in enumerate(links, 1))
+    return Message(text=f"Reminder: {waiting} review(s) waiting", blocks=[_ctx(text)])

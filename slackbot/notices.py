@@ -34,6 +34,8 @@ NOTICES = {
     Outcome.UNKNOWN: "I don't know this review: it may belong to an old or deleted run.",
     Outcome.TAKEN: "<@{by}> is already writing the notes for this review.",
     Outcome.CANCELLED: "This run was cancelled by <@{ended_by}>: nothing changed.",
+    Outcome.EXPIRED: "This review expired: no answer came in time, so the run stopped and"
+    " nothing changed.",
 }
 CANCEL_NOT_ALLOWED = "Only the person who started this run or an approver can cancel it."
 CANCEL_BUSY = (

@@ -234,6 +234,8 @@ class Orchestrator:
             return NOTICES[Outcome.UNKNOWN]
         if review.status == ReviewStatus.CANCELLED:
             return NOTICES[Outcome.CANCELLED].format(ended_by=review.decided_by)
+        if review.status == ReviewStatus.EXPIRED:
+            return NOTICES[Outcome.EXPIRED]
         if review.decided_by:
             if review.decided_by == user_id:
                 return ANSWERED_BY_YOU
@@ -369,7 +371,39 @@ class Orchestrator:
                     self._spawn(self._drive(run, recovering=True))
             except Exception:
                 log.exception("recovery pass failed")
+            await self.run_due_work()
             await asyncio.sleep(self.store.lease_seconds / 3)
+
+    async def run_due_work(self) -> None:
+        """Expire steps nobody answered in time and send the reminders that are due. Any
+        replica may call this; the store hands each piece of work to exactly one."""
+        try:
+            expired = await self.store.expire_due() if self.store.expire_after else []
+            reminders = await self.store.claim_reminders() if self.store.remind_after else []
+        except Exception:
+            log.exception("could not read the work that is due")
+            return
+        for run, reviews in expired:
+            log.info("run %s expired: %d review(s) unanswered", run.run_id, len(reviews))
+            with contextlib.suppress(SlackApiError):  # stored already; Slack only shows it
+                for review in reviews:
+                    await self.thread.show_review(run, review)
+                await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
+            await self.thread.show_root(run)
+        for run in reminders:
+            try:
+                await self._remind(run)
+            except Exception:  # its claim runs out and the next pass tries again
+                log.exception("could not send a reminder for run %s", run.run_id)
+
+    async def _remind(self, run: Run) -> None:
+        reviews = await self.store.step_reviews(run.run_id, run.step)
+        open_ = [
+            r for r in reviews if r.status in (ReviewStatus.PENDING, ReviewStatus.AWAITING_NOTES)
+        ]
+        people = sorted(self.approvers) or [run.started_by]
+        await self.thread.post_reminder(run, people, open_)
+        await self.store.reminder_sent(run)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         if self._closing:

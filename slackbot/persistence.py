@@ -55,6 +55,14 @@ def _check_writable(data_dir: Path) -> None:
         ) from None
 
 
+def _store_policy(settings: Settings) -> dict:
+    return {
+        "lease_seconds": settings.lease_seconds,
+        "expire_after": settings.expire_after,
+        "remind_after": settings.remind_after,
+    }
+
+
 async def _migrate(
     pool: AsyncConnectionPool, saver: AsyncPostgresSaver | None, store: Store
 ) -> list[int]:
@@ -84,7 +92,7 @@ async def open_persistence(
     if settings.database_url:
         async with open_pool(settings.database_url) as pool:
             saver = None if settings.remote else AsyncPostgresSaver(pool)
-            store = Store(PostgresDatabase(pool), lease_seconds=settings.lease_seconds)
+            store = Store(PostgresDatabase(pool), **_store_policy(settings))
             if settings.migrate_on_start:
                 await _migrate(pool, saver, store)
             else:  # a least-privilege role: `python -m slackbot migrate` ran as the owner
@@ -102,6 +110,6 @@ async def open_persistence(
             await sqlite_saver.setup()
         db = await SqliteDatabase.open(settings.data_dir / "orchestrate.sqlite")
         stack.push_async_callback(db.close)
-        store = Store(db, lease_seconds=settings.lease_seconds)
+        store = Store(db, **_store_policy(settings))
         await store.setup()
         yield sqlite_saver, store

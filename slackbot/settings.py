@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,18 @@ class StartupError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """`30s`, `15m`, `4h`, `3d` → seconds (positive)."""
+    found = _DURATION.match(text.lower())
+    if not found or float(found.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r}")
+    return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
 
 
 class SettingsError(StartupError, ValueError):
@@ -64,6 +77,8 @@ class Settings:
     llm_max_retries: int = 2
     lease_seconds: float = 30.0
     max_concurrent_runs: int = 16  # graph runs one process drives at once
+    expire_after: float | None = None  # ORCHESTRATE_EXPIRE_AFTER: a step unanswered this long
+    remind_after: float | None = None  # ORCHESTRATE_REMIND_AFTER: remind people after this long
     migrate_on_start: bool = True  # ORCHESTRATE_MIGRATE=off: `python -m slackbot migrate` does it
     max_runs_per_user: int = 10  # runs one person may have going (running or waiting) at once
     max_runs_per_channel: int = 50
@@ -145,6 +160,19 @@ class Settings:
         lease_seconds = float(number("ORCHESTRATE_LEASE_SECONDS", 30.0, float))
         max_concurrent_runs = int(number("ORCHESTRATE_MAX_CONCURRENT_RUNS", 16))
         max_runs_per_user = int(number("ORCHESTRATE_MAX_RUNS_PER_USER", 10))
+
+        def duration(name: str) -> float | None:
+            raw = get(name)
+            if raw is None:
+                return None
+            try:
+                return parse_duration(raw)
+            except ValueError:
+                invalid.append(f"{name} must be a duration like 30s, 15m, 4h or 3d, got {raw!r}")
+                return None
+
+        expire_after = duration("ORCHESTRATE_EXPIRE_AFTER")
+        remind_after = duration("ORCHESTRATE_REMIND_AFTER")
         migrate = (get("ORCHESTRATE_MIGRATE") or "auto").lower()
         if migrate not in ("auto", "off"):
             invalid.append(f"ORCHESTRATE_MIGRATE must be auto or off, got {migrate!r}")
@@ -174,6 +202,8 @@ class Settings:
             max_concurrent_runs=max_concurrent_runs,
             max_runs_per_user=max_runs_per_user,
             migrate_on_start=migrate == "auto",
+            expire_after=expire_after,
+            remind_after=remind_after,
             max_runs_per_channel=max_runs_per_channel,
         )
 

@@ -21,8 +21,17 @@ SUMMARY_EVENT = "orchestrate_summary"
 # Root progress is coalesced: within ROOT_DELAY the most advanced state wins, and only it is
 # sent. This keeps Slack calls per orchestration near 2n + 4 however fast clicks come.
 ROOT_DELAY = 0.5
-_PHASE_ORDER = {"planning": 0, "waiting": 1, "resuming": 2, "failed": 3, "done": 4, "cancelled": 5}
-_FINAL = {"failed", "done", "cancelled"}
+_PHASE_ORDER = {
+    "planning": 0,
+    "waiting": 1,
+    "resuming": 2,
+    "failed": 3,
+    "done": 4,
+    "cancelled": 5,
+    "expired": 5,
+}
+_FINAL = {"failed", "done", "cancelled", "expired"}
+REMINDER_EVENT = "orchestrate_reminder"
 
 
 class SlackThread:
@@ -134,6 +143,34 @@ class SlackThread:
             )
         except SlackApiError as error:
             log.warning("could not update failure message of %s: %s", run.run_id, error)
+
+    async def post_note(self, run: Run, message: blocks.Message) -> None:
+        await self.client.chat_postMessage(
+            channel=run.channel_id, thread_ts=run.root_ts, **message.as_kwargs()
+        )
+
+    async def post_reminder(self, run: Run, people: list[str], reviews: list[Review]) -> None:
+        """One reminder (its number in the metadata), unless an earlier attempt posted it."""
+        number = f"{run.run_id}:{run.reminders_sent + 1}"
+        if number in await self.find_posted(run, REMINDER_EVENT):
+            return
+        links = [await self._permalink(run.channel_id, r.message_ts) for r in reviews]
+        message = blocks.reminder_message(run, people, [x for x in links if x], len(reviews))
+        await self.client.chat_postMessage(
+            channel=run.channel_id,
+            thread_ts=run.root_ts,
+            metadata={"event_type": REMINDER_EVENT, "event_payload": {"id": number}},
+            **message.as_kwargs(),
+        )
+
+    async def _permalink(self, channel_id: str, ts: str | None) -> str | None:
+        if not ts:
+            return None
+        try:
+            response = await self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
+        except SlackApiError:
+            return None  # a reminder without links still reminds
+        return response.get("permalink")
 
     async def tell(self, channel_id: str, user_id: str, text: str) -> None:
         """An ephemeral line for one person, when no response_url is at hand."""

@@ -111,3 +111,18 @@ def test_entry_point_without_settings_prints_one_line_and_fails(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "SLACK_BOT_TOKEN" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_durations_are_written_like_30s_15m_4h_3d():
+    from slackbot.settings import parse_duration
+
+    assert [parse_duration(t) for t in ("30s", "15m", "4h", "3d", "1.5h")] == [
+        30,
+        900,
+        14_400,
+        259_200,
+        5_400,
+    ]
+    for bad in ("", "10", "3 weeks", "-4h", "0m", "h"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)

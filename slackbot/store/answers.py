@@ -111,6 +111,8 @@ class AnswersMixin(StoreBase):
             return Decision(Outcome.ALREADY_DECIDED, review, run)
         if run.status == RunStatus.CANCELLED:
             return Decision(Outcome.CANCELLED, review, run)
+        if run.status == RunStatus.EXPIRED:
+            return Decision(Outcome.EXPIRED, review, run)
         if run.status not in LIVE or review.step != run.step:
             return Decision(Outcome.NOT_PENDING, review, run)
         return run, review

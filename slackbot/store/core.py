@@ -33,9 +33,13 @@ class StoreBase:
         *,
         owner: str | None = None,
         lease_seconds: float = 30.0,
+        expire_after: float | None = None,
+        remind_after: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
+        self.expire_after = expire_after  # a step unanswered this long expires its run
+        self.remind_after = remind_after  # remind people each time a step waited this long
         self.owner = owner or uuid.uuid4().hex  # one per process: who holds a lease
         self.lease_seconds = lease_seconds
         self.clock = clock

@@ -16,6 +16,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # stopped by an error at its last checkpoint; Retry picks it up
     DONE = "done"
     CANCELLED = "cancelled"  # ended by a person: never resumed
+    EXPIRED = "expired"  # a step waited past ORCHESTRATE_EXPIRE_AFTER: never resumed (fail closed)
 
 
 class ReviewStatus(StrEnum):
@@ -23,6 +24,7 @@ class ReviewStatus(StrEnum):
     AWAITING_NOTES = "awaiting_notes"  # Revise clicked; the person's next thread reply is the notes
     DECIDED = "decided"
     CANCELLED = "cancelled"  # its run was cancelled before anyone answered
+    EXPIRED = "expired"  # nobody answered in time; never counts as an answer
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Run:
     input: Any = None  # the graph input built from the command text (JSON-plain)
     result: Any = None  # the graph's output values once done (JSON-plain)
     ended_by: str | None = None  # who cancelled it
+    waiting_since: float | None = None  # when its current step began to wait for people
+    reminders_sent: int = 0
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -61,6 +65,8 @@ class Run:
             input=_loads(row["input"]),
             result=_loads(row["result"]),
             ended_by=row.get("ended_by"),
+            waiting_since=row.get("waiting_since"),
+            reminders_sent=row.get("reminders_sent") or 0,
         )
 
 
@@ -117,6 +123,7 @@ class Outcome(StrEnum):
     NO_MATCH = "no_match"  # a thread reply that answers no open revision
     CANCELLED = "cancelled"  # the run was cancelled
     BUSY = "busy"  # the run is resuming right now: it cannot be cancelled at this moment
+    EXPIRED = "expired"  # the run timed out waiting
 
 
 @dataclass(frozen=True)

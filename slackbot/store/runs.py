@@ -137,10 +137,18 @@ class RunsMixin(StoreBase):
                 return Decision(
                     Outcome.RECORDED, run=run, decided=decided, total=total, resume=True
                 )
+            now = self.clock()
             row = await tx.fetchone(
                 "UPDATE orchestrate_runs SET status = 'waiting', lease_owner = NULL,"
-                " lease_until = NULL, updated_at = %(now)s WHERE run_id = %(run_id)s RETURNING *",
-                {"now": self.clock(), "run_id": run_id},
+                " lease_until = NULL, updated_at = %(now)s, waiting_since = %(now)s,"
+                " expires_at = %(expires)s, remind_at = %(remind)s, reminders_sent = 0,"
+                " remind_claimed_until = NULL WHERE run_id = %(run_id)s RETURNING *",
+                {
+                    "now": now,
+                    "run_id": run_id,
+                    "expires": now + self.expire_after if self.expire_after else None,
+                    "remind": now + self.remind_after if self.remind_after else None,
+                },
             )
         assert row is not None
         return Decision(Outcome.RECORDED, run=Run.from_row(row), decided=decided, total=total)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from slackbot.store.answers import AnswersMixin
 from slackbot.store.cancel import CancelMixin
 from slackbot.store.core import LeaseLost
+from slackbot.store.due import DueMixin
 from slackbot.store.retry import retry_public_methods
 from slackbot.store.runs import RunsMixin, StepRequest
 
@@ -13,6 +14,6 @@ __all__ = ["LeaseLost", "StepRequest", "Store"]
 
 
 @retry_public_methods
-class Store(RunsMixin, AnswersMixin, CancelMixin):
+class Store(RunsMixin, AnswersMixin, CancelMixin, DueMixin):
     """Every method is one transaction (retried when the database fails transiently);
     see core.py for the exactly-once rule."""

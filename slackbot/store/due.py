@@ -1,0 +1,79 @@
+"""Work that falls due with time: expiring steps nobody answered, reminding people.
+
+Each is claimed in a transaction on the locked run (FOR UPDATE SKIP LOCKED on PostgreSQL), so
+any replica may do it and exactly one does. A reminder is claimed with a short lease and
+marked sent only after it is posted: a process that dies in between leaves it to the next,
+which finds the posted message by its metadata instead of posting again.
+"""
+
+from __future__ import annotations
+
+from slackbot.store.core import StoreBase
+from slackbot.store.models import Review, Run
+
+REMINDER_LEASE = 60.0  # seconds a replica has to post the reminder it claimed
+MAX_REMINDERS = 3
+
+
+class DueMixin(StoreBase):
+    async def expire_due(self, limit: int = 20) -> list[tuple[Run, list[Review]]]:
+        """Runs whose step waited past its expiry: expired (fail closed), with the reviews
+        that had no answer (marked expired, dated when the step began to wait)."""
+        now = self.clock()
+        expired = []
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM orchestrate_runs WHERE status = 'waiting'"
+                " AND expires_at IS NOT NULL AND expires_at <= %(now)s ORDER BY expires_at"
+                f" LIMIT %(limit)s{self.db.skip_locked}",
+                {"now": now, "limit": limit},
+            )
+            for row in rows:
+                run = Run.from_row(row)
+                reviews = await tx.fetchall(
+                    "UPDATE orchestrate_reviews SET status = 'expired', decided_at = %(since)s"
+                    " WHERE run_id = %(run_id)s AND step = %(step)s"
+                    " AND status IN ('pending', 'awaiting_notes') RETURNING *",
+                    {"since": run.waiting_since, "run_id": run.run_id, "step": run.step},
+                )
+                updated = await tx.fetchone(
+                    "UPDATE orchestrate_runs SET status = 'expired', phase = 'expired',"
+                    " updated_at = %(now)s WHERE run_id = %(run_id)s RETURNING *",
+                    {"now": now, "run_id": run.run_id},
+                )
+                assert updated is not None
+                closed = sorted((Review.from_row(r) for r in reviews), key=lambda r: r.position)
+                expired.append((Run.from_row(updated), closed))
+        return expired
+
+    async def claim_reminders(self, limit: int = 20) -> list[Run]:
+        """Waiting runs whose next reminder is due, claimed by this process for a while."""
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "UPDATE orchestrate_runs SET remind_claimed_until = %(until)s"
+                " WHERE run_id IN (SELECT run_id FROM orchestrate_runs WHERE status = 'waiting'"
+                " AND remind_at IS NOT NULL AND remind_at <= %(now)s"
+                " AND reminders_sent < %(most)s AND (remind_claimed_until IS NULL"
+                " OR remind_claimed_until < %(now)s) ORDER BY remind_at LIMIT %(limit)s"
+                f"{self.db.skip_locked}) RETURNING *",
+                {"now": now, "until": now + REMINDER_LEASE, "most": MAX_REMINDERS, "limit": limit},
+            )
+        return [Run.from_row(row) for row in rows]
+
+    async def reminder_sent(self, run: Run) -> bool:
+        """Mark the claimed reminder sent and schedule the next; False if the run moved on."""
+        async with self.db.transaction() as tx:
+            count = await tx.execute(
+                "UPDATE orchestrate_runs SET reminders_sent = reminders_sent + 1,"
+                " remind_at = remind_at + %(every)s, remind_claimed_until = NULL"
+                " WHERE run_id = %(run_id)s AND status = 'waiting' AND step = %(step)s"
+                " AND reminders_sent = %(sent)s",
+                {
+                    "every": self.remind_after or 0,
+                    "run_id": run.run_id,
+                    "step": run.step,
+                    "sent": run.reminders_sent,
+                },
+            )
+        return count == 1
