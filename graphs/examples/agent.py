@@ -22,6 +22,7 @@ from typing import Literal
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware
+from langchain.agents.middleware.human_in_the_loop import InterruptMode
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from langgraph.graph.state import CompiledStateGraph
@@ -75,6 +76,25 @@ def chat_model() -> ChatOpenAI:
 
 def make_graph() -> CompiledStateGraph:
     """A graph factory: reads the model's settings from the environment when called."""
+    return _agent("batched")
+
+
+def make_per_call_graph() -> CompiledStateGraph:
+    """Let an assistant send an email and open a ticket, with one review per call: ask e.g.
+    "email ana@example.com about the launch and open a ticket for the flaky login test", and
+    answer each call on its own before it runs.
+
+    The same agent with `interrupt_mode="per_call"`: one interrupt per gated tool call, both
+    calls of one model turn waiting at once, each with its own id. The value is `{"type":
+    "tool_approval", "tool_call_id", "name", "args", "description"}` and `response_schema` is a
+    `oneOf` of the decisions the tool allows, discriminated by `type` (the edit branch pins the
+    tool's name and carries its argument schema). Each is resumed with one decision keyed by
+    its interrupt id; LangGraph checks it against the schema before saving it.
+    """
+    return _agent("per_call")
+
+
+def _agent(mode: InterruptMode) -> CompiledStateGraph:
     review = HumanInTheLoopMiddleware(
         interrupt_on={
             "send_email": True,  # approve, edit, reject or respond
@@ -82,7 +102,8 @@ def make_graph() -> CompiledStateGraph:
                 "allowed_decisions": ["approve", "edit", "reject"],
                 "description": "Open this ticket in the tracker?",
             },
-        }
+        },
+        interrupt_mode=mode,  # batched: one interrupt per turn; per_call: one per gated call
     )
     return create_agent(
         chat_model(),

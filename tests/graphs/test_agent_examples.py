@@ -1,6 +1,6 @@
 """The agent examples, driven with LangGraph alone against the stand-in model.
 
-`agent` and `agent_per_call` are LangChain `create_agent` graphs with `HumanInTheLoopMiddleware`
+`agent` (batched, and per call) is a LangChain `create_agent` graph with `HumanInTheLoopMiddleware`
 (batched and per-call); `agent_inbox` is a plain graph in the Agent Inbox shape. Each run gets
 its own checkpointer and is resumed by interrupt id, as the app does. What a tool did is read
 from the tool's own record (`CALLS`), what reached the model from the stand-in's requests.
@@ -16,7 +16,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, Interrupt
 from pydantic import ValidationError
 
-from graphs.examples import agent, agent_inbox, agent_per_call
+from graphs.examples import agent, agent_inbox
 
 ASK = "email ana@example.com about the launch and open a ticket for the flaky login test"
 EMAIL = {
@@ -38,8 +38,7 @@ def model_env(llm_server, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     monkeypatch.setenv("OPENAI_MODEL", "test-model")
-    for module in (agent, agent_per_call):
-        monkeypatch.setattr(module, "CALLS", [])
+    monkeypatch.setattr(agent, "CALLS", [])
     return llm_server
 
 
@@ -97,16 +96,16 @@ def last_reply(result: dict) -> str:
 # --- the factories -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [agent, agent_per_call])
-def test_the_factory_says_which_variables_it_needs(module, monkeypatch):
+@pytest.mark.parametrize("factory", [agent.make_graph, agent.make_per_call_graph])
+def test_the_factory_says_which_variables_it_needs(factory, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(RuntimeError, match=r"OPENAI_API_KEY.*OPENAI_BASE_URL"):
-        module.make_graph()
+        factory()
 
 
-@pytest.mark.parametrize("module", [agent, agent_per_call])
-def test_the_agents_take_messages_and_come_without_a_checkpointer(module, model_env):
-    graph = module.make_graph()
+@pytest.mark.parametrize("factory", [agent.make_graph, agent.make_per_call_graph])
+def test_the_agents_take_messages_and_come_without_a_checkpointer(factory, model_env):
+    graph = factory()
     assert graph.checkpointer is None
     schema = graph.get_input_jsonschema()
     assert schema["required"] == ["messages"]
@@ -266,7 +265,7 @@ def decision_types(schema: dict) -> list[str]:
 
 
 async def test_per_call_asks_about_each_call_with_its_own_schema(model_env):
-    run = Run(agent_per_call.make_graph())
+    run = Run(agent.make_per_call_graph())
     await run.say(ASK)
     email, ticket = await run.pending()
     assert email.id != ticket.id
@@ -300,11 +299,11 @@ async def test_per_call_asks_about_each_call_with_its_own_schema(model_env):
     assert defs["RejectDecision"]["required"] == ["type"]  # the message is optional
     assert "RespondDecision" not in defs
     assert email.response_schema["$defs"]["RespondDecision"]["required"] == ["type", "message"]
-    assert agent_per_call.CALLS == []
+    assert agent.CALLS == []
 
 
 async def test_per_call_answers_sent_together_run_the_edited_args(model_env):
-    run = Run(agent_per_call.make_graph())
+    run = Run(agent.make_per_call_graph())
     await run.say(ASK)
     email, ticket = await run.pending()
     edited = EMAIL | {"to": "launch-team@example.com"}
@@ -317,22 +316,22 @@ async def test_per_call_answers_sent_together_run_the_edited_args(model_env):
     assert [
         {"tool": "send_email", "args": edited},
         {"tool": "create_ticket", "args": TICKET},
-    ] == agent_per_call.CALLS
+    ] == agent.CALLS
     assert "launch-team@example.com" in last_reply(result)
     await run.finished()
 
 
 async def test_per_call_answers_one_at_a_time(model_env):
-    run = Run(agent_per_call.make_graph())
+    run = Run(agent.make_per_call_graph())
     await run.say(ASK)
     email, ticket = await run.pending()
     reason = "Not before the launch date is fixed."
     await run.resume({email.id: {"type": "reject", "message": reason}})
     assert [one.id for one in await run.pending()] == [ticket.id]
-    assert agent_per_call.CALLS == []
+    assert agent.CALLS == []
     assert len(model_env.requests) == 1  # the model waits for both results
     result = await run.resume({ticket.id: {"type": "approve"}})
-    assert [call["tool"] for call in agent_per_call.CALLS] == ["create_ticket"]
+    assert [call["tool"] for call in agent.CALLS] == ["create_ticket"]
     sent = tool_messages(model_env.requests[-1])
     assert (
         sent[0]["content"] == f"User rejected the tool call for `send_email` with reason: {reason}"
@@ -341,7 +340,7 @@ async def test_per_call_answers_one_at_a_time(model_env):
 
 
 async def test_per_call_respond_reaches_the_model_as_the_tools_result(model_env):
-    run = Run(agent_per_call.make_graph())
+    run = Run(agent.make_per_call_graph())
     await run.say(ASK)
     email, ticket = await run.pending()
     answer = "Already announced in the all-hands."
@@ -349,7 +348,7 @@ async def test_per_call_respond_reaches_the_model_as_the_tools_result(model_env)
         {email.id: {"type": "respond", "message": answer}, ticket.id: {"type": "approve"}}
     )
     assert tool_messages(model_env.requests[-1])[0]["content"] == answer
-    assert [call["tool"] for call in agent_per_call.CALLS] == ["create_ticket"]
+    assert [call["tool"] for call in agent.CALLS] == ["create_ticket"]
 
 
 @pytest.mark.parametrize(
@@ -366,13 +365,13 @@ async def test_per_call_respond_reaches_the_model_as_the_tools_result(model_env)
     ],
 )
 async def test_per_call_answer_outside_the_schema_raises_and_saves_nothing(model_env, decision):
-    run = Run(agent_per_call.make_graph())
+    run = Run(agent.make_per_call_graph())
     await run.say(ASK)
     email, ticket = await run.pending()
     with pytest.raises(ValidationError):
         await run.resume({ticket.id: decision})
     assert {one.id for one in await run.pending()} == {email.id, ticket.id}
-    assert agent_per_call.CALLS == []
+    assert agent.CALLS == []
 
 
 # --- agent_inbox: HumanInterrupt in, a list of one HumanResponse back --------------------------

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from graphs.examples import agent, agent_per_call
+from graphs.examples import agent
 from tests.slackbot.conftest import ANA, BEN, app_settings, block_text, started
 from tests.slackbot.test_own_graph import buttons, fill, form, next_open, press, result, start
 
@@ -86,9 +86,9 @@ async def test_batched_reject_and_respond_reach_the_model(slack, llm_server, age
 
 
 async def test_per_call_edit_is_validated_against_the_tools_schema(slack, llm_server, agent_app):
-    agent_per_call.CALLS.clear()
+    agent.CALLS.clear()
     llm_server.script_tool_calls([("create_ticket", TICKET), ("send_email", EMAIL)])
-    async with agent_app("graphs.examples.agent_per_call:make_graph"):
+    async with agent_app("graphs.examples.agent:make_per_call_graph"):
         root = await start(slack, "open a ticket and email Ana")
         first = await next_open(slack, root)
         second = await next_open(slack, root, after=first)
@@ -104,8 +104,8 @@ async def test_per_call_edit_is_validated_against_the_tools_schema(slack, llm_se
         await press(slack, email, "Approve")
         await result(slack, root)
 
-    assert {"tool": "create_ticket", "args": TICKET | {"priority": "high"}} in agent_per_call.CALLS
-    assert {"tool": "send_email", "args": EMAIL} in agent_per_call.CALLS
+    assert {"tool": "create_ticket", "args": TICKET | {"priority": "high"}} in agent.CALLS
+    assert {"tool": "send_email", "args": EMAIL} in agent.CALLS
 
 
 @pytest.mark.parametrize(
