@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import figures
+from bench import figures, remote
 
 FIGURES = {
     "ack": figures.ack_latency,
@@ -22,6 +22,7 @@ FIGURES = {
     "memory": figures.paused_memory,
     "drafting": figures.parallel_drafting,
     "backoff": figures.slack_backoff,
+    "remote": remote.remote_resume,  # LANGGRAPH_URL: the app's overhead on a server's resume
 }
 
 

@@ -14,6 +14,7 @@ from langgraph.types import Send
 
 from graphs import prompts
 from graphs.context import Context
+from graphs.llm import chat_model
 from graphs.state import Assignment, OrchestrationState, Plan
 from graphs.worker import build_worker_graph
 
@@ -45,7 +46,7 @@ def usable_assignments(plan: Plan, max_workers: int) -> list[dict]:
 
 async def plan(state: OrchestrationState, runtime: Runtime[Context]) -> dict:
     max_workers = max(MIN_WORKERS, runtime.context.max_workers)
-    planner = runtime.context.chat_model.with_structured_output(Plan)
+    planner = chat_model(runtime.context).with_structured_output(Plan)
     problem = "no answer"
     for _attempt in range(2):
         try:
@@ -71,7 +72,7 @@ def fan_out(state: OrchestrationState) -> list[Send]:
 async def summarize(state: OrchestrationState, runtime: Runtime[Context]) -> dict:
     order = [a["worker_id"] for a in state["assignments"]]
     approved = sorted(state["approved"], key=lambda item: order.index(item["worker_id"]))
-    reply = await runtime.context.chat_model.ainvoke(
+    reply = await chat_model(runtime.context).ainvoke(
         prompts.summary_messages(state["topic"], approved)
     )
     return {"summary": reply.text}

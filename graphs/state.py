@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated, Required
 
 from pydantic import BaseModel, Field
+
+# typing_extensions' TypedDict: pydantic (and so a LangGraph server) reads it on Python 3.11.
+from typing_extensions import TypedDict
 
 
 class Assignment(BaseModel):
@@ -19,7 +22,7 @@ class Plan(BaseModel):
 
 
 class OrchestrationState(TypedDict, total=False):
-    topic: str
+    topic: Required[str]  # the graph's input: what /orchestrate was given
     assignments: list[dict]  # Assignment.model_dump() each, JSON-plain
     plan_note: str  # why the default plan was used, else ""
     approved: Annotated[list[dict], operator.add]  # one entry per approved worker

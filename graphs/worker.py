@@ -11,12 +11,13 @@ from langgraph.types import interrupt
 
 from graphs import prompts
 from graphs.context import Context
+from graphs.llm import chat_model
 from graphs.review import APPROVE, check_answer, review_request
 from graphs.state import WorkerOutput, WorkerState
 
 
 async def draft(state: WorkerState, runtime: Runtime[Context]) -> dict:
-    reply = await runtime.context.chat_model.ainvoke(prompts.draft_messages(dict(state)))
+    reply = await chat_model(runtime.context).ainvoke(prompts.draft_messages(dict(state)))
     return {"draft": reply.text, "round": state.get("round", 0) + 1, "notice": ""}
 
 

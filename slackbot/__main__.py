@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import sys
 
@@ -31,9 +30,9 @@ def main() -> int:
             "LANGGRAPH_API_KEY",
         ):
             os.environ.pop(secret, None)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        from slackbot.logs import setup_logging
+
+        setup_logging(settings.log_level, settings.log_format)
         from slackbot.server import serve
 
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal handlers

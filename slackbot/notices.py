@@ -16,7 +16,7 @@ MAX_TOPIC_CHARS = 1_000
 USAGE = (
     "Usage: `/orchestrate &lt;topic&gt;`, for example `/orchestrate a launch plan for the Berlin "
     "office`. Workers draft, you approve or revise each draft in the thread, and a summary "
-    "follows."
+    "follows. `/orchestrate status` lists the runs waiting here; `/orchestrate help` says more."
 )
 TOO_LONG = (
     f"That text is {{length:,}} characters long; the limit is {MAX_TOPIC_CHARS:,}. "

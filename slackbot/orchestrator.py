@@ -19,11 +19,13 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from graphs.review import APPROVE
-from slackbot import blocks
+from slackbot import blocks, home
 from slackbot.catalog import Catalog, HostedGraph
 from slackbot.engine.base import GraphState
 from slackbot.engine.inputs import InputError, build_input
 from slackbot.engine.plain import to_plain
+from slackbot.logs import bind_log_context
+from slackbot.metrics import Metrics
 from slackbot.notices import (
     ANSWERED_BY_YOU,
     CANCEL_BUSY,
@@ -98,7 +100,9 @@ class Orchestrator:
         approvers: frozenset[str] = frozenset(),
         max_concurrent_runs: int = 16,
         limits: RunLimits = RunLimits(),
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()  # what /metrics reports of runs and answers
         self.store = store
         self.limits = limits
         self.catalog = catalog
@@ -111,6 +115,8 @@ class Orchestrator:
         # Bounds memory and database connections when many steps complete at once; the
         # runs that wait keep their leases alive.
         self._slots = asyncio.Semaphore(max_concurrent_runs)
+        self._homes_due: set[str] = set()  # people whose Home tab is published again soon
+        self._homes_refreshing = False
 
     # -- what people do -----------------------------------------------------------------------
 
@@ -119,6 +125,8 @@ class Orchestrator:
         refusals), else None. Pure and fast: it is the slash command's ack."""
         if text.strip().lower() == HELP:
             return self.catalog.help_text()
+        if unavailable := self.catalog.unavailable():  # a LangGraph server that is down
+            return unavailable
         graph, rest = self.catalog.pick(text)
         problem = topic_problem(rest)
         if problem:
@@ -162,6 +170,7 @@ class Orchestrator:
         finally:
             keeper.cancel()
         await self.store.set_root_ts(run.run_id, ts)
+        self.metrics.run_started()
         self._spawn(self._drive(dataclasses.replace(run, root_ts=ts)))
         return None
 
@@ -169,6 +178,7 @@ class Orchestrator:
     async def approve(
         self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
     ) -> str | None:
+        bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         answer = {"action": APPROVE, "by": user_id}
@@ -179,6 +189,7 @@ class Orchestrator:
     async def request_revision(
         self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
     ) -> str | None:
+        bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         decision = await self.store.request_notes(review_id, user_id, where)
@@ -212,6 +223,7 @@ class Orchestrator:
         where: Where = None,
     ) -> str | None:
         """A button that answers at once (an option, Yes / No, Continue, …)."""
+        bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         review = await self.store.get_review(review_id)
@@ -226,6 +238,7 @@ class Orchestrator:
         self, review_id: str, control: int, user_id: str, trigger_id: str
     ) -> str | None:
         """A button that opens a form: the modal opens now (its trigger lives 3 s)."""
+        bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         review = await self.store.get_review(review_id)
@@ -254,6 +267,7 @@ class Orchestrator:
     ) -> blocks.FormReply:
         """A submitted form: errors shown on it, or the answer stored (then shown and resumed
         in the background, as Slack wants its answer to a submission within 3 s)."""
+        bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return blocks.FormReply(notice=NOT_ALLOWED)
         review = await self.store.get_review(review_id)
@@ -284,6 +298,7 @@ class Orchestrator:
         self, run_id: str, user_id: str, message_ts: str | None, where: Where = None
     ) -> str | None:
         """The root's Cancel: the run is never resumed; its open reviews say who cancelled."""
+        bind_log_context(run_id)
         run = await self.store.get_run(run_id)
         if run is None or (where and where[1] and where[1] != run.channel_id):
             return NOTICES[Outcome.UNKNOWN]
@@ -294,13 +309,16 @@ class Orchestrator:
             return CANCEL_BUSY
         if outcome != Outcome.RECORDED or cancelled is None:
             return CANCEL_OVER
+        self.metrics.run_ended("cancelled")
         for review in closed:
             await self.thread.show_review(cancelled, review)
         await self.thread.show_root(cancelled)
+        self._refresh_homes(self._concerned(cancelled, *closed))
         return None
 
     @_told_on_failure
     async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:
+        bind_log_context(run_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         before = await self.store.get_run(run_id)
@@ -324,7 +342,10 @@ class Orchestrator:
         if decision.outcome != Outcome.RECORDED:
             return self._notice(decision, user_id)
         assert decision.run and decision.review
+        bind_log_context(decision.run.run_id, decision.review.review_id)
+        self.metrics.stored(decision)
         await self.thread.show_review(decision.run, decision.review, message_ts)
+        self._refresh_homes(self._concerned(decision.run, decision.review))
         if decision.resume:
             run = dataclasses.replace(decision.run, phase="resuming")
             await self.thread.show_root(run)
@@ -341,6 +362,67 @@ class Orchestrator:
             return ANSWERED_BY_YOU
         ended_by = decision.run.ended_by if decision.run else None
         return NOTICES[decision.outcome].format(by=by, ended_by=ended_by)
+
+    # -- what waits for people: /orchestrate status and the App Home ----------------------------
+
+    async def status(self, team_id: str, channel_id: str, user_id: str) -> str:
+        """`/orchestrate status`: this channel's runs that wait for people, as an ephemeral
+        text (the same for everyone in the channel; `user_id` is who asked)."""
+        try:
+            runs, total = await self.store.waiting_runs(team_id, channel_id, home.STATUS_RUNS)
+        except Exception as error:
+            log.exception("could not read the waiting runs of %s for %s", channel_id, user_id)
+            return f"I couldn't read the runs just now ({describe(error)}). Please try again."
+        roots = [(w.run.channel_id, w.run.root_ts) for w in runs if w.run.root_ts]
+        return home.status_text(runs, total, await self.thread.permalinks(roots))
+
+    async def show_home(self, user_id: str) -> None:
+        """Publish the person's Home tab: the open reviews they may answer, newest first."""
+        audience = self._audience(user_id)
+        try:
+            items, total = [], 0
+            if audience != home.NOBODY:
+                mine = None if audience == home.APPROVER else user_id
+                items, total = await self.store.open_reviews_for(mine, home.HOME_REVIEWS)
+            posted = [(i.run.channel_id, i.review.message_ts) for i in items if i.review.message_ts]
+            links = await self.thread.permalinks(posted)
+            view = home.home_view(items, total, links, audience, user_id)
+            await self.thread.publish_home(user_id, view)
+        except Exception:  # the next change or visit publishes it again
+            log.exception("could not show the Home tab of %s", user_id)
+
+    def _audience(self, user_id: str) -> str:
+        if not self.approvers:
+            return home.OWN
+        return home.APPROVER if user_id in self.approvers else home.NOBODY
+
+    def _concerned(self, run: Run, *reviews: Review) -> set[str]:
+        """Whose Home tab lists this run's reviews: the approvers when set, else the person
+        who started it and whoever answered or owes notes on these reviews."""
+        if self.approvers:
+            return set(self.approvers)
+        people = {run.started_by}
+        for review in reviews:
+            people |= {review.decided_by or "", review.notes_requested_by or ""}
+        return people - {""}
+
+    def _refresh_homes(self, people: set[str]) -> None:
+        """Publish these people's Home tabs again, in the background (never delaying a click);
+        a burst of answers costs one views.publish per person."""
+        self._homes_due |= people
+        if self._homes_due and not self._homes_refreshing:
+            self._homes_refreshing = True
+            self._spawn(self._publish_due_homes())
+
+    async def _publish_due_homes(self) -> None:
+        try:
+            while self._homes_due:
+                await asyncio.sleep(self.thread.root_delay)  # let a burst of clicks gather
+                people, self._homes_due = self._homes_due, set()
+                for user_id in sorted(people):
+                    await self.show_home(user_id)
+        finally:
+            self._homes_refreshing = False
 
     # -- background work ----------------------------------------------------------------------
 
@@ -385,11 +467,13 @@ class Orchestrator:
             return
         for run, reviews in expired:
             log.info("run %s expired: %d review(s) unanswered", run.run_id, len(reviews))
+            self.metrics.run_ended("expired")
             with contextlib.suppress(SlackApiError):  # stored already; Slack only shows it
                 for review in reviews:
                     await self.thread.show_review(run, review)
                 await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
             await self.thread.show_root(run)
+            self._refresh_homes(self._concerned(run, *reviews))
         for run in reminders:
             try:
                 await self._remind(run)
@@ -417,6 +501,7 @@ class Orchestrator:
         if run.run_id in self._driving:
             return
         self._driving.add(run.run_id)
+        bind_log_context(run.run_id)  # this task's lines name the run (not a click's review)
         driver = asyncio.current_task()
         assert driver is not None
         keeper = asyncio.create_task(self._keep_lease(run.run_id, driver))
@@ -453,11 +538,13 @@ class Orchestrator:
                 return
 
     async def _stop(self, run_id: str, error: BaseException) -> None:
+        self.metrics.graph_error(error)
         try:
             run = await self.store.fail(run_id, describe(error))
         except Exception:  # lease lost, or the database is gone too: recovery takes it from here
             log.exception("could not record that run %s stopped", run_id)
             return
+        self.metrics.run_ended("failed")
         try:
             await self.thread.post_failure(run)
             await self.thread.show_root(run)
@@ -484,6 +571,7 @@ class Orchestrator:
                     if not answered_meanwhile:
                         return  # waiting for people
                     continue
+                self.metrics.step_resuming(run_id)
                 if state.pause is None:
                     await engine.resume(run_id, resume_map(state, answers))
                 elif given[state.pause.key].get("action") == "edit":
@@ -491,6 +579,8 @@ class Orchestrator:
                 else:
                     await engine.proceed(run_id)
             elif not state.started:
+                if run.step > 0:  # it had reached a step: its thread was deleted meanwhile
+                    raise engine.lost(run_id)
                 await engine.start(run_id, run.input if run.input is not None else {})
             elif state.next:
                 await engine.proceed(run_id)  # a crash stopped it mid-step: go on
@@ -512,9 +602,11 @@ class Orchestrator:
             ts = already.get(review.review_id) or await self.thread.post_review(run, review)
             await self.store.set_message_ts(review.review_id, ts)
         decision = await self.store.end_posting(run.run_id)
+        self.metrics.stored(decision)  # a step answered while it was posted resumes now
         assert decision.run is not None
         if decision.resume:
             return dataclasses.replace(decision.run, phase="resuming"), True
+        self._refresh_homes(self._concerned(decision.run))
         await self.thread.show_root(decision.run, decision.decided, decision.total)
         return decision.run, False
 
@@ -532,6 +624,7 @@ class Orchestrator:
             await self.store.set_summary_ts(run.run_id, ts)
         await self.thread.show_root(dataclasses.replace(run, phase="done"))
         await self.store.finish(run.run_id, result)
+        self.metrics.run_ended("finished")
 
 
 def step_requests(state: GraphState) -> list[StepRequest]:

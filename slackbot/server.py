@@ -1,4 +1,5 @@
-"""The aiohttp server: Slack requests at POST /slack/events, health at GET /healthz."""
+"""The aiohttp server: Slack requests at POST /slack/events, health at GET /healthz, metrics
+at GET /metrics."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from slackbot.health import DatabaseHealth
+from slackbot.health import DatabaseHealth, langgraph_health
+from slackbot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from slackbot.services import Services, open_services
 from slackbot.settings import Settings, StartupError
 from slackbot.slack_app import create_bolt_app
@@ -265,20 +267,27 @@ def guard_listeners(bolt_app: AsyncApp) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    problem = await request.app[HEALTH].problem()
-    if problem:
-        return web.json_response({"ok": False, "error": problem}, status=503)
-    return web.json_response({"ok": True})
+    status, body = await request.app[HEALTH].answer()  # with LANGGRAPH_URL, its server too
+    return web.json_response(body, status=status)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' text format; counters are this process's, runs waiting are counted now."""
+    body = await request.app[SERVICES].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 def create_web_app(services: Services, bolt_app: AsyncApp) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SERVICES] = services
     app[BOLT_APP] = bolt_app
-    app[HEALTH] = health = DatabaseHealth(services.store.db)
+    app[HEALTH] = health = DatabaseHealth(
+        services.store.db, langgraph=langgraph_health(services.orchestrator.catalog)
+    )
     if not services.settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
 
     async def close_health(_: web.Application) -> None:
         await health.close()

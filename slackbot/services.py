@@ -4,7 +4,7 @@ with LANGGRAPH_URL, of the client of the LangGraph server the graph runs on."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from graphs.context import Context
 from graphs.llm import LLMConfig, build_chat_model
 from slackbot.catalog import Catalog, load_catalog
 from slackbot.engine.remote import RemoteSource, ThreadMetadata
+from slackbot.metrics import Metrics
 from slackbot.orchestrator import Orchestrator, RunLimits
 from slackbot.persistence import open_persistence
 from slackbot.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     store: Store
     slack: AsyncWebClient
     orchestrator: Orchestrator
+    metrics: Metrics  # GET /metrics: this app's own registry
 
 
 @asynccontextmanager
@@ -41,7 +43,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         aiohttp.ClientSession() as http,
         open_catalog(settings, checkpointer, store) as catalog,
     ):
-        slack = build_slack_client(settings, http)
+        metrics = Metrics(store.db)
+        slack = build_slack_client(settings, http, on_error=metrics.slack_error)
         orchestrator = Orchestrator(
             store=store,
             catalog=catalog,
@@ -49,11 +52,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             approvers=settings.approvers,
             max_concurrent_runs=settings.max_concurrent_runs,
             limits=RunLimits(settings.max_runs_per_user, settings.max_runs_per_channel),
+            metrics=metrics,
         )
         try:
-            yield Services(settings, store, slack, orchestrator)
+            yield Services(settings, store, slack, orchestrator, metrics=metrics)
         finally:
             await orchestrator.close()
+            await metrics.close()
 
 
 @asynccontextmanager
@@ -78,8 +83,14 @@ async def open_catalog(
             url=settings.langgraph_url,
             assistant_id=settings.langgraph_assistant_id,
             thread_metadata=slack_metadata(store),
+            context={  # run knobs: they cross the wire as each run's context
+                "model": settings.openai_model,
+                "max_workers": settings.max_workers,
+                "max_revisions": settings.max_revisions,
+            },
         )
-        yield await load_catalog(None, None, None, remote=remote)
+        async with aclosing(await load_catalog(None, None, None, remote=remote)) as catalog:
+            yield catalog  # a server that is down is waited for in the background
     finally:
         await client.aclose()
 

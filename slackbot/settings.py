@@ -70,6 +70,7 @@ class Settings:
     langgraph_assistant_id: str | None = None  # an assistant id or graph id on that server
     langgraph_api_key: str | None = None  # sent as the server expects (x-api-key)
     log_level: str = "INFO"
+    log_format: str = "text"  # LOG_FORMAT: text, or json (one object per line)
     # Advanced knobs, with defaults that suit production.
     max_workers: int = 3
     max_revisions: int = 3
@@ -137,6 +138,9 @@ class Settings:
         log_level = (get("LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             invalid.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level}")
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in ("text", "json"):
+            invalid.append(f"LOG_FORMAT must be text or json, got {log_format!r}")
         approvers = frozenset(
             uid.strip() for uid in (get("ORCHESTRATE_APPROVERS") or "").split(",") if uid.strip()
         )
@@ -196,6 +200,7 @@ class Settings:
             langgraph_assistant_id=assistant_id,
             langgraph_api_key=get("LANGGRAPH_API_KEY"),
             log_level=log_level,
+            log_format=log_format,
             max_workers=max_workers,
             max_revisions=max_revisions,
             lease_seconds=lease_seconds,

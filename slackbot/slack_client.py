@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -67,13 +68,41 @@ class RetryAfterHandler(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
+class ObservedWebClient(AsyncWebClient):
+    """Tells `on_error(method, error code)` about each call that failed after its retries
+    (the /metrics counter of Slack API errors)."""
+
+    def __init__(self, *, on_error: Callable[[str, str], None] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.on_error = on_error
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            data = error.response.data if isinstance(error.response.data, dict) else {}
+            code = data.get("error") or f"http_{error.response.status_code}"
+            if self.on_error:
+                self.on_error(api_method, str(code))
+            raise
+        except (aiohttp.ClientError, TimeoutError):
+            if self.on_error:
+                self.on_error(api_method, "connection_error")
+            raise
+
+
 def api_url(settings: Settings) -> str:
     base_url = settings.slack_api_url or SLACK_API_URL
     return base_url if base_url.endswith("/") else base_url + "/"
 
 
-def build_slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    return AsyncWebClient(
+def build_slack_client(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    on_error: Callable[[str, str], None] | None = None,
+) -> AsyncWebClient:
+    return ObservedWebClient(
+        on_error=on_error,
         token=settings.slack_bot_token,
         base_url=api_url(settings),
         session=session,

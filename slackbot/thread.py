@@ -32,6 +32,8 @@ _PHASE_ORDER = {
 }
 _FINAL = {"failed", "done", "cancelled", "expired"}
 REMINDER_EVENT = "orchestrate_reminder"
+PERMALINKS_AT_ONCE = 10  # chat.getPermalink calls in flight for one Home tab or status
+PERMALINKS_KEPT = 10_000
 
 
 class SlackThread:
@@ -43,6 +45,7 @@ class SlackThread:
         self.root_delay = root_delay
         self._root_pending: dict[str, tuple[tuple[int, int, int], Run, int, int]] = {}
         self._root_timers: dict[str, asyncio.Task] = {}
+        self._links: dict[tuple[str, str], str] = {}  # (channel, ts) → permalink: never changes
 
     async def close(self) -> None:
         for timer in self._root_timers.values():
@@ -171,6 +174,30 @@ class SlackThread:
         except SlackApiError:
             return None  # a reminder without links still reminds
         return response.get("permalink")
+
+    async def permalinks(self, messages: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Links to (channel, ts) messages for the Home tab and status, each asked of Slack
+        once per process (a few at a time); a message Slack gives no link for has none."""
+        missing = [m for m in dict.fromkeys(messages) if m not in self._links]
+        for start in range(0, len(missing), PERMALINKS_AT_ONCE):
+            batch = missing[start : start + PERMALINKS_AT_ONCE]
+            found = await asyncio.gather(
+                *(self._permalink(*message) for message in batch), return_exceptions=True
+            )
+            for message, link in zip(batch, found, strict=True):
+                if isinstance(link, str) and link:
+                    if len(self._links) >= PERMALINKS_KEPT:
+                        self._links.pop(next(iter(self._links)))  # the oldest
+                    self._links[message] = link
+        return {m: self._links[m] for m in messages if m in self._links}
+
+    async def publish_home(self, user_id: str, view: dict) -> None:
+        """Set a person's App Home tab (views.publish). A failure is logged: the next change or
+        visit publishes it again."""
+        try:
+            await self.client.views_publish(user_id=user_id, view=view)
+        except SlackApiError as error:
+            log.warning("could not publish the Home tab of %s: %s", user_id, error)
 
     async def tell(self, channel_id: str, user_id: str, text: str) -> None:
         """An ephemeral line for one person, when no response_url is at hand."""

@@ -14,7 +14,9 @@ Socket Mode (`socket_mode.py`, reached as `sockets`): once an app has called
 its WebSocket connections instead, answering the same; `socket_mode=True|False` forces a way.
 
 Modals (`views.open|update|push`, and a person's `submit_view` and `close_view`) follow Slack's
-rules, kept in `views.py`.
+rules, kept in `views.py`. The App Home: `views.publish` keeps each person's Home view in `homes`;
+`open_home` delivers the `app_home_opened` event a person's visit to the Home tab sends.
+`chat.getPermalink` answers links of this workspace's shape (`PERMALINK_BASE`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +43,9 @@ BOT_ID = "BORCHBOT"
 TEAM_ID = "TEMULATOR"
 APP_ID = "AEMULATOR"
 VERIFICATION_TOKEN = "legacy-verification-token"
+PERMALINK_BASE = "https://emulator.slack.local/archives/"
+MAX_MESSAGE_BLOCKS = 50
+MAX_HOME_BLOCKS = 100
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -82,10 +88,11 @@ class BlockKitError(ValueError):
     pass
 
 
-def check_blocks(blocks: list[dict[str, Any]]) -> None:
-    """The Block Kit limits Slack enforces with `invalid_blocks`."""
-    if len(blocks) > 50:
-        raise BlockKitError("more than 50 blocks")
+def check_blocks(blocks: list[dict[str, Any]], max_blocks: int = MAX_MESSAGE_BLOCKS) -> None:
+    """The Block Kit limits Slack enforces with `invalid_blocks` (`max_blocks`: 50 in a
+    message, 100 in a Home tab)."""
+    if len(blocks) > max_blocks:
+        raise BlockKitError(f"more than {max_blocks} blocks")
     markdown = 0
     for block in blocks:
         kind = block.get("type")
@@ -124,6 +131,7 @@ class SlackEmulator:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.messages: dict[tuple[str, str], Message] = {}
         self.channels: dict[str, set[str]] = defaultdict(set)  # channel → members
+        self.homes: dict[str, dict[str, Any]] = {}  # user → their published Home tab view
         self.changed = asyncio.Event()
         self.version = 0  # bumped on every change; the demo page long-polls on it
         self._version_waiters: list[asyncio.Future[None]] = []
@@ -402,6 +410,32 @@ class SlackEmulator:
         status, _ = await self._to_app("events_api", event, body, "application/json", url)
         return message, status
 
+    async def open_home(self, user: str, *, tab: str = "home", url: str | None = None) -> int:
+        """`user` opens the app's Home tab (or `tab="messages"`): the `app_home_opened` event
+        Slack sends, with the view published for them before, if any."""
+        event_ts = self._next_ts()
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": "D" + user.removeprefix("U"),  # the app's DM with them
+            "tab": tab,
+            "event_ts": event_ts,
+        }
+        if user in self.homes:
+            event["view"] = self.homes[user]
+        callback = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{event_ts.replace('.', '')}",
+            "event_time": int(float(event_ts)),
+        }
+        body = json.dumps(callback)
+        status, _ = await self._to_app("events_api", callback, body, "application/json", url)
+        return status
+
     # -- a person's modals --------------------------------------------------------------------
 
     def open_views(self, user: str) -> list[dict[str, Any]]:
@@ -562,6 +596,17 @@ class SlackEmulator:
         return {"channel": channel, "ts": message.ts, "text": message.text,
                 "message": message.as_slack()}  # fmt: skip
 
+    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Slack's link shape: `p` + the ts without its dot; a reply names its thread."""
+        channel = args.get("channel", "")
+        if channel not in self.channels:
+            raise SlackError("channel_not_found")
+        message = self._message(channel, args.get("message_ts", ""))
+        link = f"{PERMALINK_BASE}{channel}/p{message.ts.replace('.', '')}"
+        if message.thread_ts and message.thread_ts != message.ts:
+            link += "?" + urlencode({"thread_ts": message.thread_ts, "cid": channel})
+        return {"channel": channel, "permalink": link}
+
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         self._member_channel(args)
         return {"message_ts": self._next_ts()}
@@ -594,6 +639,29 @@ class SlackEmulator:
 
     def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.modals.push(args)
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Set a person's Home tab: a `home` view of at most 100 blocks."""
+        user, view = args.get("user_id"), args.get("view")
+        if not user or not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        blocks = view.get("blocks")
+        if not isinstance(blocks, list):
+            raise SlackError("invalid_arguments")
+        try:
+            check_blocks(blocks, MAX_HOME_BLOCKS)
+        except BlockKitError as error:
+            raise SlackError("invalid_arguments", errors=[str(error)]) from None
+        published = {
+            **view,
+            "id": "V" + uuid.uuid4().hex[:10].upper(),
+            "team_id": TEAM_ID,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
+        }
+        self.homes[user] = published
+        return {"view": published}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()

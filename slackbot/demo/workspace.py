@@ -24,7 +24,7 @@ NOTICES_SENT = 50  # the page shows a few of the newest; older ones have expired
 
 
 class DemoWorkspace(SlackEmulator):
-    """One channel, #demo, with Ana, Ben and the bot in it.
+    """One channel, #demo, with Ana, Ben and the bot in it, and each person's App Home tab.
 
     With `state_file`, the channel outlives a restart of the demo, as the paused runs in the
     app's database do: messages are loaded at start and saved shortly after every change.
@@ -88,6 +88,7 @@ class DemoWorkspace(SlackEmulator):
         app.router.add_post("/ui/reply", self._reply)
         app.router.add_post("/ui/submit", self._submit)
         app.router.add_post("/ui/close", self._close_view)
+        app.router.add_post("/ui/home", self._open_home)
 
     @property
     def page_url(self) -> str:
@@ -128,6 +129,7 @@ class DemoWorkspace(SlackEmulator):
                 "messages": [m.as_slack() | {"edited": m.edited} for m in messages],
                 "notices": self.notices[-NOTICES_SENT:],
                 "views": {user: self.open_views(user) for user in PEOPLE},
+                "homes": {user: self.homes.get(user) for user in PEOPLE},
             }
         )
 
@@ -164,6 +166,11 @@ class DemoWorkspace(SlackEmulator):
         except LookupError as error:  # closed or changed by the app meanwhile
             return web.json_response({"error": str(error)}, status=409)
         return web.json_response({"status": status, "answer": answer})
+
+    async def _open_home(self, request: web.Request) -> web.Response:
+        """The person looks at the app's Home tab: Slack tells the app, which publishes it."""
+        body = await request.json()
+        return web.json_response({"status": await self.open_home(body["user"])})
 
     async def _close_view(self, request: web.Request) -> web.Response:
         body = await request.json()

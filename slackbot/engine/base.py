@@ -53,3 +53,8 @@ class Engine(Protocol):
     async def update(self, thread_id: str, values: dict[str, Any]) -> None:
         """Edit the state at a breakpoint (as `update_state` does)."""
         ...
+
+    def lost(self, thread_id: str) -> Exception:
+        """What stops a run that had reached a step but has no state any more (its thread was
+        deleted): starting it over from its input would ask everything again."""
+        ...

@@ -66,6 +66,12 @@ class LocalEngine:
     async def update(self, thread_id: str, values: dict[str, Any]) -> None:
         await self.graph.aupdate_state(self._config(thread_id), values)
 
+    def lost(self, thread_id: str) -> Exception:
+        return RuntimeError(
+            "its checkpoints are gone from the app's checkpointer, and its progress with them,"
+            " so it is not started over; start a new run with /orchestrate"
+        )
+
     async def _run(self, graph_input: Any, thread_id: str) -> None:
         await self.graph.ainvoke(graph_input, self._config(thread_id), context=self.context)
 

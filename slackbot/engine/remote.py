@@ -4,7 +4,8 @@ One server thread per run (thread id = our run id). Every run on it is created w
 `multitask_strategy="reject"`, so the server refuses a second concurrent run on the thread
 (our leases already resume each step once; this is the server's own guard). Runs are created
 in the background and then joined: a run survives this process dying, and whoever drives the
-orchestration next waits for it before reading the thread's state.
+orchestration next waits for it before reading the thread's state. Each run carries the app's
+run knobs as its `context` (those the graph's context schema declares).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class RemoteSource:
     url: str
     assistant_id: str | None = None  # LANGGRAPH_ASSISTANT_ID: an assistant id or a graph id
     thread_metadata: ThreadMetadata | None = None  # what to tag each new server thread with
+    # Run knobs (model name, max workers, max revisions): each run's `context` gets those the
+    # graph's context schema declares.
+    context: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,14 @@ class RemoteEngine:
         url: str,
         breakpoints: Breakpoints | None = None,
         thread_metadata: ThreadMetadata | None = None,
+        context: dict[str, Any] | None = None,
     ) -> None:
         self.client = client
         self.assistant_id = assistant_id
         self.url = url
         self.breakpoints = breakpoints or Breakpoints()
         self.thread_metadata = thread_metadata
+        self.context = context or None  # sent with every run: the server keeps none per thread
 
     async def state(self, thread_id: str) -> GraphState:
         tid = server_thread_id(thread_id)
@@ -154,7 +160,16 @@ class RemoteEngine:
         with server_calls(self.url):
             await self.client.threads.update_state(server_thread_id(thread_id), values)
 
+    def lost(self, thread_id: str) -> Exception:
+        """A run that had reached a step finds no thread on the server (404)."""
+        return LangGraphServerError(
+            f"its thread is gone from the LangGraph server at {self.url} (deleted?), and its"
+            " progress with it, so it is not started over; start a new run with /orchestrate"
+        )
+
     async def _run(self, tid: str, **run: Any) -> None:
+        if self.context:
+            run["context"] = self.context
         with server_calls(self.url):
             created = await self.client.runs.create(
                 tid, self.assistant_id, multitask_strategy="reject", **run
@@ -226,6 +241,19 @@ def server_calls(url: str) -> Iterator[None]:
         raise LangGraphServerError(answered(error)) from error
     except httpx.TransportError as error:
         raise LangGraphServerError(unreachable(url, error)) from error
+
+
+async def server_problem(http: httpx.AsyncClient, url: str) -> str | None:
+    """None when the server answers its health check (`GET /ok`) now, else one line. Any
+    answer below 500 counts (a proxy or an auth layer may refuse /ok: loading tells more).
+    `http` should not retry: the SDK's client retries a refused connection for seconds."""
+    try:
+        response = await http.get(url + "/ok")
+    except httpx.TransportError as error:
+        return unreachable(url, error)
+    if response.status_code >= 500:
+        return f"the LangGraph server at {url} answered {response.status_code} to its health check"
+    return None
 
 
 def unreachable(url: str, error: Exception) -> str:

@@ -1,22 +1,21 @@
-"""A real LangGraph Agent Server for tests: `langgraph dev` serving the example graphs (those
-that need no LLM) and a few of the tests' own, offline, as a subprocess on a free port."""
+"""A real LangGraph Agent Server for tests: `langgraph dev` serving the repository's
+`langgraph.json` (the built-in orchestration and the example graphs that need no LLM at build
+time) and a few graphs of the tests' own, offline, as a subprocess on a free port. The built-in
+graph's LLM is an OpenAI stand-in running in a thread of its own (a server started once per
+module outlives each test's event loop)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import graphs.examples
-from slackbot.demo.process import free_port
+from slackbot.demo.langgraph_dev import LangGraphServer, repository_graphs, serve
+from slackbot.demo.openai_server import OpenAIServer
 
-EXAMPLES = Path(graphs.examples.__file__).parent
-START_SECONDS = 90.0
+__all__ = ["LangGraphServer", "openai_in_a_thread", "start_server"]
 
 # Graphs only these tests need: a run that fails once on the server, and one that takes a while.
 TEST_GRAPHS = '''
@@ -68,74 +67,40 @@ slow = slow_builder.compile()
 '''
 
 
-@dataclass
-class LangGraphServer:
-    url: str
-    log: Path
-    process: subprocess.Popen
-    started_in: float  # seconds from launch to a 200 on /ok
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-chars:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def write_config(folder: Path) -> Path:
-    """A langgraph.json listing the examples that build without an LLM, and ours."""
-    examples = json.loads((EXAMPLES / "langgraph.json").read_text())["graphs"]
+def start_server(folder: Path, llm_base_url: str | None = None) -> LangGraphServer:
+    """`langgraph dev` in `folder` (its in-memory state is kept there), up within a minute;
+    the built-in graph's LLM at `llm_base_url`."""
     served = {
-        name: entry | {"path": str(EXAMPLES / entry["path"])}
-        for name, entry in examples.items()
-        if not name.startswith("agent")  # they build a chat model from OPENAI_* at import
+        name: entry
+        for name, entry in repository_graphs().items()
+        if not name.startswith("agent")  # they build a chat model from OPENAI_* when loaded
     }
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "test_graphs.py").write_text(TEST_GRAPHS)
     served["flaky"] = {
         "path": "./test_graphs.py:flaky",
         "description": "Post an entry to a ledger that is locked the first time.",
     }
     served["slow"] = "./test_graphs.py:slow"
-    config = folder / "langgraph.json"
-    config.write_text(json.dumps({"dependencies": ["."], "graphs": served}, indent=2))
-    return config
+    env = {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": llm_base_url} if llm_base_url else {}
+    return serve(folder, served, env)
 
 
-def start_server(folder: Path) -> LangGraphServer:
-    """`langgraph dev` in `folder` (its in-memory state is kept there), up within a minute."""
-    config = write_config(folder)
-    port = free_port()
-    log = folder / "langgraph-dev.log"
-    langgraph = Path(sys.executable).parent / "langgraph"
-    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false"}
-    began = time.monotonic()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [str(langgraph), "dev", "--no-browser", "--no-reload", "--port", str(port),
-             "--config", str(config)],
-            cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = LangGraphServer(f"http://127.0.0.1:{port}", log, process, 0.0)
-    while time.monotonic() - began < START_SECONDS:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"langgraph dev exited with {process.returncode}:\n{server.log_tail()}"
-            )
-        try:
-            with urllib.request.urlopen(server.url + "/ok", timeout=1) as response:
-                if response.status == 200:
-                    server.started_in = time.monotonic() - began
-                    return server
-        except OSError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise TimeoutError(
-        f"langgraph dev did not answer /ok in {START_SECONDS:g} s:\n{server.log_tail()}"
-    )
+@contextmanager
+def openai_in_a_thread() -> Iterator[OpenAIServer]:
+    """The OpenAI stand-in on an event loop of its own, for as long as the block lasts.
+
+    Tests set `delay`, queue `script` and read `requests` from their own loop: plain
+    attributes, read by the server per request."""
+    loop = asyncio.new_event_loop()
+    server = OpenAIServer()
+    thread = threading.Thread(target=loop.run_forever, name="openai-stand-in", daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

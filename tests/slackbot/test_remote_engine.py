@@ -1,41 +1,69 @@
-"""Graphs on a LangGraph server: a real `langgraph dev` runs the example graphs, the app (with
-LANGGRAPH_URL) drives them from Slack over real HTTP and holds no graph and no checkpointer."""
+"""Graphs on a LangGraph server: a real `langgraph dev` (one per module) runs our built-in
+orchestration (its LLM a stand-in of the module's own) and the example graphs; the app (with
+LANGGRAPH_URL) drives them from Slack over real HTTP and holds no graph and no checkpointer.
+Also: the app killed mid-step, the server stopped and restarted mid-run or down at start-up, a
+thread deleted on the server, 5xx answers."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from contextlib import asynccontextmanager
 
+import aiohttp
 import pytest
 from aiohttp import web
 from langgraph_sdk import get_client
+from langgraph_sdk.errors import NotFoundError
 
-from slackbot.catalog import load_catalog
+from slackbot.blocks import ACTION_APPROVE, ACTION_REVISE
+from slackbot.catalog import UNREACHABLE_NOW, RemoteCatalog, load_catalog
 from slackbot.demo.process import AppProcess, free_port
 from slackbot.engine.loading import GraphLoadError
 from slackbot.engine.remote import LangGraphServerError, RemoteEngine, RemoteSource
 from slackbot.settings import Settings, SettingsError
 from slackbot.store import RunStatus
-from tests.slackbot.conftest import ANA, BEN, CHANNEL, app_settings, block_text, db_rows, started
-from tests.slackbot.langgraph_server import LangGraphServer, start_server
+from tests.slackbot.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    app_settings,
+    block_text,
+    db_rows,
+    started,
+    summaries,
+    wait_reviews,
+)
+from tests.slackbot.langgraph_server import LangGraphServer, openai_in_a_thread, start_server
 from tests.slackbot.test_own_graph import buttons, fill, form, next_open, press, result, run_row
 from tests.slackbot.test_own_graph import start as start_run
 
 
 @pytest.fixture(scope="module")
-def langgraph_dev(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("langgraph-dev"))
+def served_llm():
+    """The built-in graph's LLM on the server: one stand-in for the module, as the server."""
+    with openai_in_a_thread() as llm:
+        yield llm
+
+
+@pytest.fixture(scope="module")
+def langgraph_dev(tmp_path_factory, served_llm):
+    server = start_server(tmp_path_factory.mktemp("langgraph-dev"), served_llm.base_url)
     print(f"langgraph dev answered /ok after {server.started_in:.2f} s")
     yield server
     server.stop()
 
 
 @pytest.fixture
-def server(langgraph_dev: LangGraphServer):
+def server(langgraph_dev: LangGraphServer, served_llm):
     print(f"langgraph dev log: {langgraph_dev.log}")  # shown when a test fails
+    served_llm.delay = 0
     yield langgraph_dev
-    assert langgraph_dev.process.poll() is None, f"langgraph dev died:\n{langgraph_dev.log_tail()}"
+    served_llm.delay = 0
+    if not langgraph_dev.running:  # a test that stops it starts it again; a crash is a failure
+        langgraph_dev.start()
+        pytest.fail(f"langgraph dev died:\n{langgraph_dev.log_tail()}")
 
 
 @pytest.fixture
@@ -46,14 +74,15 @@ async def client(server):
 
 
 @asynccontextmanager
-async def remote_app(slack, llm_server, server, graph, *, database_url, data_dir):
+async def remote_app(slack, llm_server, server, graph, *, database_url, data_dir, **overrides):
     settings = app_settings(
         slack,
         llm_server,
         database_url=database_url,
         data_dir=data_dir,
-        langgraph_url=server.url,
+        langgraph_url=getattr(server, "url", server),
         langgraph_assistant_id=graph,
+        **overrides,
     )
     async with started(settings, slack) as running:
         yield running
@@ -61,6 +90,83 @@ async def remote_app(slack, llm_server, server, graph, *, database_url, data_dir
 
 def thread_of(run) -> str:
     return str(uuid.UUID(run.run_id))
+
+
+WORKERS = {"researcher", "critic", "editor"}
+LEASE_SECONDS = 2
+
+
+def remote_env(slack, server, graph, pg_url) -> dict[str, str]:
+    """An app process's environment: Slack's emulator, a database, the server's graph."""
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.base_url + "/api/",
+        "DATABASE_URL": pg_url,
+        "LANGGRAPH_URL": server.url,
+        "LANGGRAPH_ASSISTANT_ID": graph,
+        "ORCHESTRATE_LEASE_SECONDS": str(LEASE_SECONDS),
+    }
+
+
+async def start_builtin(slack, topic):
+    """`/orchestrate <topic>` for the built-in graph: its root message."""
+    before = len(slack.roots(CHANNEL))
+    status, body = await slack.slash_command(ANA, CHANNEL, topic)
+    assert status == 200 and not body.strip(), body
+    return await slack.wait_for(lambda: len(r := slack.roots(CHANNEL)) > before and r[before])
+
+
+async def step(app, run, number=1):
+    return await app.services.store.step_reviews(run.run_id, number)
+
+
+async def healthz(url: str) -> tuple[int, dict, float]:
+    began = time.monotonic()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=5)) as response,
+    ):
+        return response.status, await response.json(), time.monotonic() - began
+
+
+class Forwarder:
+    """A TCP port that refuses connections until `start()`, then passes them to `target`."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def _accept(self, reader, writer) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        for pipe in (self._pipe(reader, up_writer), self._pipe(up_reader, writer)):
+            task = asyncio.create_task(pipe)
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    @staticmethod
+    async def _pipe(reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
 
 
 async def runs_on(client, run) -> list[dict]:
@@ -84,6 +190,7 @@ async def test_options_on_the_server_with_no_graph_and_no_checkpointer_here(
         assert list(buttons(review)) == ["yes", "no"]
         await press(slack, review, "yes")
         assert "Paid 1,200.00 EUR to ACME (approved)" in await result(slack, root)
+        await app.services.orchestrator.wait_idle()  # "Done" shows before the row says so
         run = await run_row(app, root)
         assert run.status == RunStatus.DONE and run.graph == "approval"
         (stored,) = await app.services.store.step_reviews(run.run_id, 1)
@@ -262,6 +369,185 @@ async def click(slack, message, label, url):
     assert status == 200
 
 
+# -- our built-in orchestration on the server ----------------------------------------------------
+
+
+async def test_the_built_in_flow_with_a_revision_runs_on_the_server_with_our_knobs(
+    slack, llm_server, server, served_llm, client, pg_url, tmp_path
+):
+    topic = f"Open an office in Lisbon {uuid.uuid4().hex[:6]}"
+    async with remote_app(
+        slack, llm_server, server, "orchestrate", database_url=pg_url, data_dir=tmp_path,
+        openai_model="served-model", max_revisions=2,
+    ) as app:  # fmt: skip
+        status, body = await slack.slash_command(ANA, CHANNEL, "help")
+        assert status == 200 and "`orchestrate`" in body and "2–3 worker agents" in body
+        root = await start_builtin(slack, topic)
+        reviews = await wait_reviews(slack, root.ts, WORKERS)
+        editor = reviews["editor"]
+        assert "First draft by the Editor" in block_text(editor)
+        assert "Round 1 of 3" in block_text(editor)  # max_revisions=2 crossed the wire
+
+        await slack.click(ANA, reviews["researcher"], ACTION_APPROVE)
+        await slack.click(BEN, editor, ACTION_REVISE)
+        await slack.wait_for(lambda: "reply in this thread with your notes" in block_text(editor))
+        await slack.reply(BEN, CHANNEL, root.ts, "Cite the lease terms")
+        await slack.wait_for(lambda: "Revision requested by <@UBEN>" in block_text(editor))
+        await slack.click(ANA, reviews["critic"], ACTION_APPROVE)
+
+        redraft = (await wait_reviews(slack, root.ts, {"editor"}))["editor"]
+        assert redraft.ts != editor.ts
+        assert "addressing: Cite the lease terms" in block_text(redraft)
+        assert "Round 2 of 3" in block_text(redraft)
+        await slack.click(BEN, redraft, ACTION_APPROVE)
+        summary = (await slack.wait_for(lambda: summaries(slack, root.ts)))[0]
+        await app.services.orchestrator.wait_idle()
+        text = block_text(summary)
+        assert (
+            "addressing: Cite the lease terms" in text and "First draft by the Researcher" in text
+        )
+        run = await run_row(app, root)
+        assert run.status == RunStatus.DONE and run.graph == "orchestrate"
+        assert len(slack.calls_to("chat.postMessage")) == 6  # root, 3 + 1 reviews, summary
+
+    # The LLM was called on the server, by the model name the app sent.
+    asked = served_llm.requests_where(topic)
+    assert len(asked) == 6 and {r["model"] for r in asked} == {"served-model"}
+    assert len(served_llm.requests_where("Reviewer notes: Cite the lease terms")) == 1
+    assert llm_server.requests == []  # the app itself called no LLM
+    runs = await runs_on(client, run)
+    assert [r["status"] for r in runs] == ["success"] * 3  # start, resume, resume
+    knobs = {"model": "served-model", "max_workers": 3, "max_revisions": 2}
+    assert all(r["kwargs"]["context"] == knobs for r in runs)
+    assert runs[0]["kwargs"]["input"] == {"topic": topic}
+
+
+async def test_the_app_killed_mid_step_and_restarted_resumes_once_on_the_server(
+    slack, server, served_llm, client, pg_url, tmp_path
+):
+    env = remote_env(slack, server, "orchestrate", pg_url)
+    a = AppProcess(env, tmp_path, "a")
+    a2 = AppProcess(env, tmp_path, "a2")
+    try:
+        await a.start()
+        slack.app_url = a.url
+        topic = f"Q1 hiring plan {uuid.uuid4().hex[:6]}"
+        root = await start_builtin(slack, topic)
+        reviews = await wait_reviews(slack, root.ts, WORKERS, timeout=20)
+        await slack.click(ANA, reviews["researcher"], ACTION_APPROVE)
+        await slack.click(ANA, reviews["critic"], ACTION_APPROVE)
+        await slack.click(BEN, reviews["editor"], ACTION_REVISE)
+        await slack.wait_for(lambda: "reply in this thread" in block_text(reviews["editor"]))
+        served_llm.delay = 1.5
+        await slack.reply(BEN, CHANNEL, root.ts, "name the budget owner")  # completes the step
+        await slack.wait_for(lambda: served_llm.requests_where("name the budget owner"), 20)
+        await a.kill()  # while the resumed run redrafts on the server
+        served_llm.delay = 0
+        await a2.start()  # takes the run over once the dead process's lease runs out
+        slack.app_url = a2.url
+        redraft = (await wait_reviews(slack, root.ts, {"editor"}, timeout=30))["editor"]
+        assert "addressing: name the budget owner" in block_text(redraft)
+        await slack.click(BEN, redraft, ACTION_APPROVE)
+        await slack.wait_for(lambda: summaries(slack, root.ts), timeout=20)
+        await asyncio.sleep(LEASE_SECONDS)  # room for a duplicate to show itself
+        assert len(summaries(slack, root.ts)) == 1
+        assert len(slack.calls_to("chat.postMessage")) == 6  # nothing posted twice
+    finally:
+        await asyncio.gather(a.stop(), a2.stop())
+    ((run_id,),) = db_rows(pg_url, "SELECT run_id FROM orchestrate_runs")
+    runs = await client.runs.list(str(uuid.UUID(run_id)), limit=50)
+    assert sorted(r["status"] for r in runs) == ["success"] * 3  # start + one resume per step
+    assert len(served_llm.requests_where("Reviewer notes: name the budget owner")) == 1
+
+
+async def test_the_server_stopped_and_restarted_mid_run_loses_no_answer(
+    slack, llm_server, server, client, pg_url, tmp_path
+):
+    async with remote_app(
+        slack, llm_server, server, "orchestrate", database_url=pg_url, data_dir=tmp_path
+    ) as app:
+        topic = f"Move the data centre {uuid.uuid4().hex[:6]}"
+        root = await start_builtin(slack, topic)
+        reviews = await wait_reviews(slack, root.ts, WORKERS)
+        await slack.click(ANA, reviews["researcher"], ACTION_APPROVE)
+        await asyncio.to_thread(server.stop)  # SIGTERM: the server keeps its state on disk
+        await slack.click(BEN, reviews["critic"], ACTION_APPROVE)  # stored, as always
+        await slack.click(ANA, reviews["editor"], ACTION_APPROVE)  # completes the step
+        stopped = await next_open(slack, root, timeout=30)  # the resume cannot reach it
+        assert list(buttons(stopped)) == ["Retry"]
+        assert f"cannot reach the LangGraph server at {server.url}" in block_text(stopped)
+        run = await run_row(app, root)
+        assert run.status == RunStatus.FAILED
+
+        await asyncio.to_thread(server.start)  # same port, same folder: its threads are back
+        await press(slack, stopped, "Retry")
+        summary = (await slack.wait_for(lambda: summaries(slack, root.ts), 20))[0]
+        for worker in ("Researcher", "Critic", "Editor"):  # every answer given counted
+            assert f"First draft by the {worker}" in block_text(summary)
+        await app.services.orchestrator.wait_idle()
+        assert (await run_row(app, root)).status == RunStatus.DONE
+        approvals = {r.request["worker_id"]: r.answer["by"] for r in await step(app, run)}
+        assert approvals == {"researcher": ANA, "critic": BEN, "editor": ANA}
+    runs = await runs_on(client, run)
+    assert [r["status"] for r in runs] == ["success", "success"]  # start, the one resume
+
+
+async def test_server_down_at_start_up_the_app_starts_says_so_and_works_once_it_is_up(
+    slack, llm_server, server, pg_url, tmp_path
+):
+    proxy = Forwarder(server.port)  # the server's address, until now answered by nobody
+    async with remote_app(
+        slack, llm_server, proxy.url, "approval", database_url=pg_url, data_dir=tmp_path
+    ) as app:
+        status, body, seconds = await healthz(app.url)
+        assert status == 200 and body["ok"] and seconds < 1.0
+        assert body["langgraph"] == {
+            "url": proxy.url,
+            "ok": False,
+            "error": f"cannot reach the LangGraph server at {proxy.url} (ConnectError)",
+        }
+        down = UNREACHABLE_NOW.format(url=proxy.url)
+        for text in ("pay 1200 EUR to ACME", "help"):
+            status, body = await slack.slash_command(ANA, CHANNEL, text)
+            assert (status, body) == (200, down)  # an ephemeral answer, and nothing started
+        assert slack.roots(CHANNEL) == []
+
+        await proxy.start()  # the server is back
+        await slack.wait_for(lambda: app.services.orchestrator.catalog.unavailable() is None, 10)
+        status, body, seconds = await healthz(app.url)
+        assert (status, body["langgraph"]) == (200, {"url": proxy.url, "ok": True})
+        root = await start_run(slack, "pay 1200 EUR to ACME")
+        await press(slack, await next_open(slack, root), "yes")
+        assert "Paid 1,200.00 EUR to ACME (approved)" in await result(slack, root)
+    await proxy.close()
+
+
+async def test_a_thread_deleted_on_the_server_stops_the_run_instead_of_starting_over(
+    slack, llm_server, server, client, pg_url, tmp_path
+):
+    async with remote_app(
+        slack, llm_server, server, "approval", database_url=pg_url, data_dir=tmp_path
+    ) as app:
+        root = await start_run(slack, "pay 5000 EUR to Initech")
+        review = await next_open(slack, root)
+        run = await run_row(app, root)
+        await client.threads.delete(thread_of(run))
+        await press(slack, review, "yes")
+        stopped = await next_open(slack, root, after=review)
+        assert list(buttons(stopped)) == ["Retry"]
+        gone = f"its thread is gone from the LangGraph server at {server.url} (deleted?)"
+        assert gone in block_text(stopped)
+        assert (await run_row(app, root)).status == RunStatus.FAILED
+        (stored,) = await step(app, run)
+        assert stored.answer == "yes"  # the answer is kept
+        await press(slack, stopped, "Retry")  # does not start it over either
+        again = await next_open(slack, root, after=stopped)
+        assert gone in block_text(again)
+        await app.services.orchestrator.wait_idle()
+    with pytest.raises(NotFoundError):
+        await client.threads.get(thread_of(run))  # no new thread: nothing ran again
+
+
 # -- the engine and the catalog against the server ----------------------------------------------
 
 
@@ -282,24 +568,30 @@ async def test_a_thread_never_started_reads_as_not_started(server, client):
     assert not state.started and not state.done
 
 
-async def test_unreachable_server_is_one_line(server):
+async def test_unreachable_server_is_one_line_and_the_catalog_waits_for_it(server):
     dead = f"http://127.0.0.1:{free_port()}"
     lg = get_client(url=dead, api_key=None, timeout=2)
     engine = RemoteEngine(lg, "approval", url=dead)
     remote = RemoteSource(lg, dead, "approval")
     try:  # both at once: the SDK's transport retries a refused connection for ~7 s
-        reading, loading = await asyncio.gather(
+        reading, catalog = await asyncio.gather(
             engine.state(uuid.uuid4().hex),
             load_catalog(None, None, None, remote=remote),
             return_exceptions=True,
         )
+        line = f"cannot reach the LangGraph server at {dead} (ConnectError)"
+        assert isinstance(reading, LangGraphServerError)
+        assert str(reading) == line
+        # Start-up goes on without the graph: the catalog says why, and keeps asking.
+        assert isinstance(catalog, RemoteCatalog) and not catalog.loaded
+        assert catalog.problem == line
+        assert catalog.unavailable() == UNREACHABLE_NOW.format(url=dead)
+        assert catalog.help_text() == catalog.unavailable()
+        with pytest.raises(LangGraphServerError, match="cannot reach"):
+            catalog["approval"]
+        await catalog.aclose()
     finally:
         await lg.aclose()
-    assert isinstance(reading, LangGraphServerError)
-    line = f"cannot reach the LangGraph server at {dead} (ConnectError)"
-    assert str(reading) == line
-    assert isinstance(loading, GraphLoadError) and loading.exit_code == 1
-    assert str(loading) == f"LANGGRAPH_URL: {line}"
 
 
 async def test_catalog_picks_by_graph_or_assistant_id_and_reads_the_input_schema(server, client):
@@ -370,6 +662,50 @@ async def test_the_api_key_goes_as_x_api_key_and_one_graph_needs_no_choosing():
         await runner.cleanup()
     assert catalog.default.name == "only" and catalog.default.inputs.fields == ()
     assert seen and set(seen) == {"lsv2-secret"}
+
+
+async def test_a_server_answering_5xx_is_waited_for_at_start_up_and_one_line_for_a_run():
+    failing = {"search": True}
+
+    async def search(request: web.Request) -> web.Response:
+        if failing["search"]:
+            return web.json_response({"detail": "the database is restarting"}, status=503)
+        if int((await request.json()).get("offset") or 0):
+            return web.json_response([])
+        return web.json_response([{"assistant_id": str(uuid.uuid4()), "graph_id": "only"}])
+
+    async def anything(request: web.Request) -> web.Response:
+        return web.json_response({"input_schema": None, "nodes": []})
+
+    async def run(request: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>Bad Gateway</html>")
+
+    app = web.Application()
+    app.router.add_post("/assistants/search", search)
+    app.router.add_get("/assistants/{aid}/{what}", anything)
+    app.router.add_post("/threads/{tid}/runs", run)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    lg = get_client(url=url, api_key=None)
+    try:
+        catalog = await load_catalog(None, None, None, remote=RemoteSource(lg, url))
+        assert isinstance(catalog, RemoteCatalog) and not catalog.loaded  # start-up goes on
+        assert catalog.unavailable() == (
+            "I can't start anything yet: the LangGraph server answered 503 (the database is"
+            " restarting). Whoever runs this app can fix it."
+        )
+        failing["search"] = False
+        assert await catalog.load() and catalog.unavailable() is None
+        engine = catalog.default.engine
+        with pytest.raises(LangGraphServerError) as caught:
+            await engine.resume(uuid.uuid4().hex, {"a" * 32: "yes"})
+        assert str(caught.value) == "the LangGraph server answered 502 (Bad Gateway)"
+        await catalog.aclose()
+    finally:
+        await lg.aclose()
+        await runner.cleanup()
 
 
 # -- settings -----------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""Reads for people looking for what waits: a channel's runs waiting for answers
+(`/orchestrate status`) and the open reviews one person may answer (the App Home)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slackbot.store.core import StoreBase
+from slackbot.store.models import Review, Run
+
+# A review is open while its run waits on its step and nobody has answered it yet.
+_OPEN = (
+    " FROM orchestrate_reviews v JOIN orchestrate_runs r ON r.run_id = v.run_id"
+    " WHERE r.status = 'waiting' AND v.step = r.step"
+    " AND v.status IN ('pending', 'awaiting_notes')"
+)
+_CHANNEL_WAITING = (
+    " FROM orchestrate_runs r WHERE r.team_id = %(team)s AND r.channel_id = %(channel)s"
+    " AND r.status = 'waiting'"
+)
+_NEWEST = "COALESCE(r.waiting_since, r.updated_at) DESC"  # see _since
+# Without approvers a person's own reviews: runs they started, revisions waiting for their notes.
+_THEIRS = " AND (r.started_by = %(user)s OR v.notes_requested_by = %(user)s)"
+
+
+@dataclass(frozen=True)
+class WaitingRun:
+    run: Run
+    decided: int  # answers in for the current step
+    total: int  # reviews of the current step
+    since: float  # when the step began to wait
+
+
+@dataclass(frozen=True)
+class OpenReview:
+    review: Review
+    run: Run
+    since: float  # when its step began to wait
+
+
+def _since(row: dict[str, Any]) -> float:
+    # Runs that began to wait before migration 0004 have no waiting_since: their updated_at
+    # is when (end_posting wrote it, and nothing writes it while they wait).
+    return float(row.get("waiting_since") or row["updated_at"])
+
+
+class InboxMixin(StoreBase):
+    async def waiting_runs(
+        self, team_id: str, channel_id: str, limit: int
+    ) -> tuple[list[WaitingRun], int]:
+        """This channel's runs waiting for people, newest first (at most `limit`), and how
+        many there are in all."""
+        params = {"team": team_id, "channel": channel_id, "limit": limit}
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT r.*,"
+                " (SELECT COUNT(*) FROM orchestrate_reviews v WHERE v.run_id = r.run_id"
+                " AND v.step = r.step) AS step_total,"
+                " (SELECT COUNT(*) FROM orchestrate_reviews v WHERE v.run_id = r.run_id"
+                " AND v.step = r.step AND v.status = 'decided') AS step_decided"
+                f"{_CHANNEL_WAITING} ORDER BY {_NEWEST}, r.run_id LIMIT %(limit)s",
+                params,
+            )
+            count = await tx.fetchone(f"SELECT COUNT(*) AS n{_CHANNEL_WAITING}", params)
+        assert count is not None
+        runs = [
+            WaitingRun(Run.from_row(r), int(r["step_decided"]), int(r["step_total"]), _since(r))
+            for r in rows
+        ]
+        return runs, int(count["n"])
+
+    async def open_reviews_for(
+        self, user_id: str | None, limit: int
+    ) -> tuple[list[OpenReview], int]:
+        """Open reviews across channels, newest first (at most `limit`), and how many there are
+        in all: every one (`user_id` None, for an approver), or the person's own."""
+        theirs = _THEIRS if user_id is not None else ""
+        params = {"user": user_id, "limit": limit}
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                f"SELECT v.*{_OPEN}{theirs} ORDER BY {_NEWEST}, r.run_id, v.position"
+                " LIMIT %(limit)s",
+                params,
+            )
+            count = await tx.fetchone(f"SELECT COUNT(*) AS n{_OPEN}{theirs}", params)
+            ids = list(dict.fromkeys(row["run_id"] for row in rows))
+            names = {f"run{i}": run_id for i, run_id in enumerate(ids)}
+            runs = (
+                await tx.fetchall(
+                    "SELECT * FROM orchestrate_runs WHERE run_id IN"
+                    f" ({', '.join(f'%({name})s' for name in names)})",
+                    names,
+                )
+                if ids
+                else []
+            )
+        assert count is not None
+        by_id = {row["run_id"]: row for row in runs}
+        found = []
+        for row in rows:
+            run_row = by_id[row["run_id"]]  # read in the same transaction: always there
+            found.append(OpenReview(Review.from_row(row), Run.from_row(run_row), _since(run_row)))
+        return found, int(count["n"])
