@@ -21,7 +21,6 @@ from slack_sdk.errors import SlackApiError
 from graphs.review import APPROVE
 from slackbot import blocks, home
 from slackbot.catalog import Catalog, HostedGraph
-from slackbot.engine.base import GraphState
 from slackbot.engine.inputs import InputError, build_input
 from slackbot.engine.plain import to_plain
 from slackbot.logs import bind_log_context
@@ -44,9 +43,8 @@ from slackbot.notices import (
     is_transient_fault,
     topic_problem,
 )
-from slackbot.reviews import KINDS, kind_for
-from slackbot.reviews.breakpoint import BreakpointKind
-from slackbot.reviews.tools import ToolCallKind, combine, expand, is_hitl_request
+from slackbot.reviews import KINDS
+from slackbot.steps import control_at, resume_map, step_requests
 from slackbot.store import (
     Decision,
     LeaseLost,
@@ -227,7 +225,7 @@ class Orchestrator:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         review = await self.store.get_review(review_id)
-        chosen = _control(review, control)
+        chosen = control_at(review, control)
         if review is None or chosen is None or chosen.form:
             return NOTICES[Outcome.UNKNOWN]
         decision = await self.store.decide(review_id, user_id, chosen.answer, where)
@@ -242,7 +240,7 @@ class Orchestrator:
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         review = await self.store.get_review(review_id)
-        chosen = _control(review, control)
+        chosen = control_at(review, control)
         if review is None or chosen is None or not chosen.form:
             return NOTICES[Outcome.UNKNOWN]
         if review.status == ReviewStatus.CANCELLED:
@@ -271,7 +269,7 @@ class Orchestrator:
         if not self._may_answer(user_id):
             return blocks.FormReply(notice=NOT_ALLOWED)
         review = await self.store.get_review(review_id)
-        if review is None or _control(review, control) is None:
+        if review is None or control_at(review, control) is None:
             return blocks.FormReply(notice=NOTICES[Outcome.UNKNOWN])
         read = KINDS[review.kind].read_form(review, control, values)
         if read.errors:
@@ -625,47 +623,3 @@ class Orchestrator:
         await self.thread.show_root(dataclasses.replace(run, phase="done"))
         await self.store.finish(run.run_id, result)
         self.metrics.run_ended("finished")
-
-
-def step_requests(state: GraphState) -> list[StepRequest]:
-    """What the graph waits for, as the reviews of a step: its interrupts, or its breakpoint."""
-    if state.pause is not None:
-        pause = state.pause
-        value = {
-            "position": pause.position,
-            "nodes": list(pause.nodes),
-            "values": to_plain(pause.values),
-        }
-        return [StepRequest(pause.key, BreakpointKind.name, value)]
-    requests = []
-    for i in state.interrupts:
-        value = to_plain(i.value)
-        if is_hitl_request(value) and not i.response_schema:
-            requests += [StepRequest(k, ToolCallKind.name, sub) for k, sub in expand(i.id, value)]
-        else:
-            kind = kind_for(value, i.response_schema)
-            requests.append(StepRequest(i.id, kind, value, i.response_schema))
-    return requests
-
-
-def resume_map(state: GraphState, answers: dict[str, Any]) -> dict[str, Any]:
-    """The step's answers by interrupt id; a batched tool request's decisions gathered in the
-    order of its action requests."""
-    resume = {}
-    for i in state.interrupts:
-        value = to_plain(i.value)
-        if is_hitl_request(value) and not i.response_schema:
-            combined = combine(i.id, value, answers)
-            if combined is not None:
-                resume[i.id] = combined
-        elif i.id in answers:
-            resume[i.id] = answers[i.id]
-    return resume
-
-
-def _control(review: Review | None, index: int):
-    """The review's control at `index`, or None (a forged or stale button)."""
-    if review is None or review.kind not in KINDS:
-        return None
-    controls = KINDS[review.kind].controls(review)
-    return controls[index] if 0 <= index < len(controls) else None
