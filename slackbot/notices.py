@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 import openai
@@ -57,13 +58,21 @@ NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to re
 FORM_TOO_LATE = "Slack gave up waiting for the form to open: click the button again."
 
 
+_EMOJI_CODE = re.compile(r":[a-z0-9_+'-]{1,60}:")  # how Slack sends a typed emoji: :tada:
+
+
+def topic_length(topic: str) -> int:
+    """Characters as the person typed them: an emoji arrives as `:code:` but is one."""
+    return len(_EMOJI_CODE.sub("•", topic))
+
+
 def topic_problem(text: str) -> str | None:
     """Why a /orchestrate topic is refused, or None when it is fine."""
     topic = text.strip()
     if not topic:
         return USAGE
-    if len(topic) > MAX_TOPIC_CHARS:
-        return TOO_LONG.format(length=len(topic))
+    if topic_length(topic) > MAX_TOPIC_CHARS:
+        return TOO_LONG.format(length=topic_length(topic))
     return None
 
 

@@ -14,6 +14,7 @@ from tests.slackbot.conftest import (
     ANA,
     CHANNEL,
     block_text,
+    db_rows,
     open_reviews,
     start_run,
     summaries,
@@ -95,3 +96,20 @@ async def test_a_slow_root_post_is_not_posted_twice_by_recovery(slack, pg_app):
     await wait_reviews(slack, root.ts, WORKERS)
     await asyncio.sleep(6)  # past the Retry-After: the slow post has certainly finished
     assert len(slack.roots(CHANNEL)) == 1  # the lease (3 s) was held while Slack retried
+
+
+async def test_connections_killed_while_a_step_resumes_lose_nothing(
+    slack, llm_server, pg_app, pg_url
+):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    llm_server.delay = 1.0  # the resumed graph is mid-run (the summary's LLM call) …
+    for message in reviews.values():
+        await slack.click(ANA, message, ACTION_APPROVE)
+    await slack.wait_for(lambda: llm_server.requests_where("final summary"), 20)
+    assert terminate_app_connections(pg_url) >= 1  # … when every connection dies
+    await slack.wait_for(lambda: summaries(slack, root.ts), 40)
+    await pg_app.services.orchestrator.wait_idle()
+    assert len(summaries(slack, root.ts)) == 1  # the checkpoint write was retried, once
+    assert not any("stopped" in block_text(m) for m in slack.thread(CHANNEL, root.ts))
+    assert db_rows(pg_url, "SELECT status FROM orchestrate_runs") == [("done",)]

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from slackbot.blocks import ACTION_REVISE
-from slackbot.notices import MAX_TOPIC_CHARS
+from slackbot.notices import MAX_TOPIC_CHARS, topic_problem
 from tests.slackbot.conftest import (
     ANA,
     BEN,
@@ -159,3 +159,8 @@ async def test_runs_in_flight_are_limited_per_person_and_per_channel(
         await slack.wait_for(lambda: len(slack.responses) == 2)
         assert "This channel already has 3 runs going" in slack.responses[-1]["text"]
         assert len(slack.roots(CHANNEL)) == 3
+
+
+def test_typed_emoji_count_as_one_character_against_the_topic_limit():
+    assert topic_problem(":tada: " * (MAX_TOPIC_CHARS // 2)) is None  # 500 emoji + spaces
+    assert topic_problem("x" * (MAX_TOPIC_CHARS + 1)).startswith("That text is 1,001")
