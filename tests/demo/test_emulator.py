@@ -219,8 +219,12 @@ async def test_a_trigger_is_refused_when_unknown_used_or_expired(slack, app, cli
 
 async def test_an_invalid_view_does_not_use_up_the_trigger(slack, app, client):
     trigger_id = await a_trigger(slack, app)
-    await api_error(client.views_open(trigger_id=trigger_id, view=notes_view(type="home")))
-    await client.views_open(trigger_id=trigger_id, view=notes_view())
+    refused = await api_error(
+        client.views_open(trigger_id=trigger_id, view=notes_view(type="home"))
+    )
+    assert refused["error"] == "invalid_arguments"
+    opened = await client.views_open(trigger_id=trigger_id, view=notes_view())
+    assert opened["ok"] and opened["view"]["type"] == "modal"  # the same trigger still works
 
 
 def too_many_options(view: dict[str, Any]) -> None:
