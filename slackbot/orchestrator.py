@@ -19,10 +19,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from graphs.review import APPROVE
-from slackbot import blocks, home
+from slackbot import blocks
 from slackbot.catalog import Catalog, HostedGraph
 from slackbot.engine.inputs import InputError, build_input
 from slackbot.engine.plain import to_plain
+from slackbot.inbox import Inbox
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import (
@@ -49,7 +50,6 @@ from slackbot.store import (
     Decision,
     LeaseLost,
     Outcome,
-    Review,
     ReviewStatus,
     Run,
     StepRequest,
@@ -113,8 +113,7 @@ class Orchestrator:
         # Bounds memory and database connections when many steps complete at once; the
         # runs that wait keep their leases alive.
         self._slots = asyncio.Semaphore(max_concurrent_runs)
-        self._homes_due: set[str] = set()  # people whose Home tab is published again soon
-        self._homes_refreshing = False
+        self.inbox = Inbox(store, thread, approvers, self._spawn)  # status and App Home
 
     # -- what people do -----------------------------------------------------------------------
 
@@ -311,7 +310,7 @@ class Orchestrator:
         for review in closed:
             await self.thread.show_review(cancelled, review)
         await self.thread.show_root(cancelled)
-        self._refresh_homes(self._concerned(cancelled, *closed))
+        self.inbox.refresh(self.inbox.concerned(cancelled, *closed))
         return None
 
     @_told_on_failure
@@ -343,7 +342,7 @@ class Orchestrator:
         bind_log_context(decision.run.run_id, decision.review.review_id)
         self.metrics.stored(decision)
         await self.thread.show_review(decision.run, decision.review, message_ts)
-        self._refresh_homes(self._concerned(decision.run, decision.review))
+        self.inbox.refresh(self.inbox.concerned(decision.run, decision.review))
         if decision.resume:
             run = dataclasses.replace(decision.run, phase="resuming")
             await self.thread.show_root(run)
@@ -360,67 +359,6 @@ class Orchestrator:
             return ANSWERED_BY_YOU
         ended_by = decision.run.ended_by if decision.run else None
         return NOTICES[decision.outcome].format(by=by, ended_by=ended_by)
-
-    # -- what waits for people: /orchestrate status and the App Home ----------------------------
-
-    async def status(self, team_id: str, channel_id: str, user_id: str) -> str:
-        """`/orchestrate status`: this channel's runs that wait for people, as an ephemeral
-        text (the same for everyone in the channel; `user_id` is who asked)."""
-        try:
-            runs, total = await self.store.waiting_runs(team_id, channel_id, home.STATUS_RUNS)
-        except Exception as error:
-            log.exception("could not read the waiting runs of %s for %s", channel_id, user_id)
-            return f"I couldn't read the runs just now ({describe(error)}). Please try again."
-        roots = [(w.run.channel_id, w.run.root_ts) for w in runs if w.run.root_ts]
-        return home.status_text(runs, total, await self.thread.permalinks(roots))
-
-    async def show_home(self, user_id: str) -> None:
-        """Publish the person's Home tab: the open reviews they may answer, newest first."""
-        audience = self._audience(user_id)
-        try:
-            items, total = [], 0
-            if audience != home.NOBODY:
-                mine = None if audience == home.APPROVER else user_id
-                items, total = await self.store.open_reviews_for(mine, home.HOME_REVIEWS)
-            posted = [(i.run.channel_id, i.review.message_ts) for i in items if i.review.message_ts]
-            links = await self.thread.permalinks(posted)
-            view = home.home_view(items, total, links, audience, user_id)
-            await self.thread.publish_home(user_id, view)
-        except Exception:  # the next change or visit publishes it again
-            log.exception("could not show the Home tab of %s", user_id)
-
-    def _audience(self, user_id: str) -> str:
-        if not self.approvers:
-            return home.OWN
-        return home.APPROVER if user_id in self.approvers else home.NOBODY
-
-    def _concerned(self, run: Run, *reviews: Review) -> set[str]:
-        """Whose Home tab lists this run's reviews: the approvers when set, else the person
-        who started it and whoever answered or owes notes on these reviews."""
-        if self.approvers:
-            return set(self.approvers)
-        people = {run.started_by}
-        for review in reviews:
-            people |= {review.decided_by or "", review.notes_requested_by or ""}
-        return people - {""}
-
-    def _refresh_homes(self, people: set[str]) -> None:
-        """Publish these people's Home tabs again, in the background (never delaying a click);
-        a burst of answers costs one views.publish per person."""
-        self._homes_due |= people
-        if self._homes_due and not self._homes_refreshing:
-            self._homes_refreshing = True
-            self._spawn(self._publish_due_homes())
-
-    async def _publish_due_homes(self) -> None:
-        try:
-            while self._homes_due:
-                await asyncio.sleep(self.thread.root_delay)  # let a burst of clicks gather
-                people, self._homes_due = self._homes_due, set()
-                for user_id in sorted(people):
-                    await self.show_home(user_id)
-        finally:
-            self._homes_refreshing = False
 
     # -- background work ----------------------------------------------------------------------
 
@@ -471,7 +409,7 @@ class Orchestrator:
                     await self.thread.show_review(run, review)
                 await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
             await self.thread.show_root(run)
-            self._refresh_homes(self._concerned(run, *reviews))
+            self.inbox.refresh(self.inbox.concerned(run, *reviews))
         for run in reminders:
             try:
                 await self._remind(run)
@@ -604,7 +542,7 @@ class Orchestrator:
         assert decision.run is not None
         if decision.resume:
             return dataclasses.replace(decision.run, phase="resuming"), True
-        self._refresh_homes(self._concerned(decision.run))
+        self.inbox.refresh(self.inbox.concerned(decision.run))
         await self.thread.show_root(decision.run, decision.decided, decision.total)
         return decision.run, False
 

@@ -16,7 +16,7 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     async def orchestrate(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
         if command.get("text", "").strip().lower() == STATUS:
             await ack()  # the list needs the database: it follows as an ephemeral response
-            status = await orchestrator.status(
+            status = await orchestrator.inbox.status(
                 team_id=command.get("team_id", ""),
                 channel_id=command["channel_id"],
                 user_id=command["user_id"],

@@ -16,4 +16,4 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
         user = event.get("user")
         if event.get("tab") != HOME_TAB or not isinstance(user, str) or not user:
             return
-        await orchestrator.show_home(user)
+        await orchestrator.inbox.show_home(user)

@@ -7,8 +7,9 @@ from typing import Any
 
 from slackbot.reviews.base import Control, Form, FormAnswer, ReviewKind
 from slackbot.reviews.breakpoint import BreakpointKind
+from slackbot.reviews.inbox import InboxKind, inbox_request
 from slackbot.reviews.question import QuestionKind
-from slackbot.reviews.tools import InboxKind, ToolCallKind, inbox_request, is_tool_approval
+from slackbot.reviews.tools import ToolCallKind, is_tool_approval
 from slackbot.reviews.typed import TypedKind
 
 WORKER = "worker"

@@ -5,8 +5,7 @@
   each has one (`combine`).
 - Per-call `ToolApprovalRequest` (`{"type": "tool_approval", ...}` + a `response_schema`): one
   review, answered with one decision validated against that schema.
-- Agent Inbox `HumanInterrupt` (a dict, or a list of one): Accept / Edit / Respond / Ignore,
-  answered with a list of one `HumanResponse`.
+Agent Inbox requests are in inbox.py.
 """
 
 from __future__ import annotations
@@ -21,9 +20,8 @@ from slackbot.safe_text import clip, neutralize
 from slackbot.store import Review
 
 DECISIONS = {"approve": "Approve", "edit": "Edit", "reject": "Reject", "respond": "Respond"}
-_PRIMARY = {"accept": "primary"}
 _REASON = {"type": "string", "title": "Reason (optional)", "description": "Sent to the agent"}
-_MESSAGE = {"type": "string", "title": "Message", "description": "Sent as the tool's result"}
+MESSAGE_SCHEMA = {"type": "string", "title": "Message", "description": "Sent as the tool's result"}
 
 
 # -- recognising the shapes -------------------------------------------------------------------
@@ -40,19 +38,6 @@ def is_hitl_request(value: Any) -> bool:
 
 def is_tool_approval(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "tool_approval" and "name" in value
-
-
-def inbox_request(value: Any) -> dict[str, Any] | None:
-    """The Agent Inbox `HumanInterrupt` in a value (a dict or a list of one), else None."""
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if (
-        isinstance(value, dict)
-        and isinstance(value.get("action_request"), dict)
-        and isinstance(value.get("config"), dict)
-    ):
-        return value
-    return None
 
 
 def expand(key: str, value: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -108,7 +93,7 @@ def call_blocks(name: str, args: Any, description: str, note: str = "") -> list[
     return blocks
 
 
-def _args_schema(args: Any, given: dict[str, Any] | None) -> dict[str, Any]:
+def args_schema(args: Any, given: dict[str, Any] | None) -> dict[str, Any]:
     """The edit form's schema: the tool's own when known, else one field per argument."""
     if isinstance(given, dict) and given.get("properties"):
         return given
@@ -120,7 +105,7 @@ def _args_schema(args: Any, given: dict[str, Any] | None) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
-def _text_form(title: str, schema: dict[str, Any]) -> tuple[Form, list[forms.Field]]:
+def text_form(title: str, schema: dict[str, Any]) -> tuple[Form, list[forms.Field]]:
     fields = forms.fields_for(schema, schema)
     return Form(title=title, blocks=forms.input_blocks(fields, {})), fields
 
@@ -188,11 +173,11 @@ class ToolCallKind:
     def _fields(self, review: Review, control: int) -> tuple[Form, list[forms.Field]]:
         decision = self._decision(review, control)
         if decision == "reject":
-            return _text_form("Reject", _REASON)
+            return text_form("Reject", _REASON)
         if decision == "respond":
-            return _text_form("Respond", _MESSAGE)
+            return text_form("Respond", MESSAGE_SCHEMA)
         name, args, _ = self._call(review)
-        schema = _args_schema(args, self._edit_schema(review))
+        schema = args_schema(args, self._edit_schema(review))
         fields = forms.fields_for(schema, schema)
         blocks = forms.input_blocks(fields, dict(args))
         return Form(title=clip(f"Edit {name}", 24), blocks=blocks), fields
@@ -208,7 +193,7 @@ class ToolCallKind:
             return FormAnswer(errors=errors)
         if decision == "edit":
             name, args, _ = self._call(review)
-            schema = _args_schema(args, self._edit_schema(review))
+            schema = args_schema(args, self._edit_schema(review))
             errors = forms.validate(read, schema, fields)
             answer: dict[str, Any] = {"type": "edit", "edited_action": {"name": name, "args": read}}
         elif decision == "respond":
@@ -246,80 +231,3 @@ def describe_decision(answer: Any) -> str:
     else:
         shown = inline(detail)
     return clip(f"{label}: {shown}", 1_500)
-
-
-# -- Agent Inbox -------------------------------------------------------------------------------
-
-
-class InboxKind:
-    name = "inbox"
-    _ORDER = (("accept", "Accept"), ("edit", "Edit"), ("response", "Respond"), ("ignore", "Ignore"))
-    _ALLOW = (("accept", "allow_accept"), ("edit", "allow_edit"), ("response", "allow_respond"),
-              ("ignore", "allow_ignore"))  # fmt: skip
-
-    @staticmethod
-    def _request(review: Review) -> dict[str, Any]:
-        return inbox_request(review.request) or {}
-
-    def _types(self, review: Review) -> list[str]:
-        config = self._request(review).get("config", {})
-        return [t for t, flag in self._ALLOW if config.get(flag)]
-
-    def title(self, review: Review) -> str:
-        action = self._request(review).get("action_request", {})
-        return f"Run {action.get('action', '?')}?"
-
-    def body(self, review: Review) -> list[dict[str, Any]]:
-        request = self._request(review)
-        action = request.get("action_request", {})
-        return call_blocks(
-            str(action.get("action", "?")),
-            action.get("args"),
-            str(request.get("description") or ""),
-        )
-
-    def controls(self, review: Review) -> list[Control]:
-        labels = dict(self._ORDER)
-        found = []
-        for kind in self._types(review):
-            if kind in ("edit", "response"):
-                found.append(Control(labels[kind], form=True))
-            else:
-                answer = [{"type": kind, "args": None}]
-                found.append(Control(labels[kind], answer=answer, style=_PRIMARY.get(kind)))
-        return found
-
-    def _fields(self, review: Review, control: int) -> tuple[Form, list[forms.Field]]:
-        if self._types(review)[control] == "response":
-            return _text_form("Respond", _MESSAGE)
-        action = self._request(review).get("action_request", {})
-        args = action.get("args") or {}
-        schema = _args_schema(args, None)
-        fields = forms.fields_for(schema, schema)
-        name = clip(f"Edit {action.get('action', '')}", 24)
-        return Form(title=name, blocks=forms.input_blocks(fields, dict(args))), fields
-
-    def form(self, review: Review, control: int) -> Form:
-        return self._fields(review, control)[0]
-
-    def read_form(self, review: Review, control: int, values: dict[str, Any]) -> FormAnswer:
-        kind = self._types(review)[control]
-        _, fields = self._fields(review, control)
-        read, errors = forms.read_answer(fields, values)
-        if errors:
-            return FormAnswer(errors=errors)
-        if kind == "response":
-            text = (read or "").strip()
-            if not text:
-                return FormAnswer(errors={fields[0].block_id: "Write the response."})
-            return FormAnswer(answer=[{"type": "response", "args": text}])
-        action = self._request(review).get("action_request", {})
-        schema = _args_schema(action.get("args") or {}, None)
-        errors = forms.validate(read, schema, fields)
-        edited = {"action": action.get("action"), "args": read}
-        return FormAnswer(
-            answer=None if errors else [{"type": "edit", "args": edited}], errors=errors
-        )
-
-    def describe(self, review: Review) -> str:
-        return describe_decision(review.answer)
