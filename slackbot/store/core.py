@@ -88,17 +88,14 @@ class StoreBase:
         """(runs this person has going, runs going in this channel): running or waiting."""
         async with self.db.transaction() as tx:
             row = await tx.fetchone(
-                "SELECT COUNT(*) AS here FROM orchestrate_runs WHERE team_id = %(team)s"
-                " AND channel_id = %(channel)s AND status IN ('running', 'waiting')",
-                {"team": team_id, "channel": channel_id},
+                "SELECT COALESCE(SUM(CASE WHEN started_by = %(user)s THEN 1 ELSE 0 END), 0)"
+                " AS mine, COALESCE(SUM(CASE WHEN channel_id = %(channel)s THEN 1 ELSE 0 END),"
+                " 0) AS here FROM orchestrate_runs WHERE team_id = %(team)s"
+                " AND status IN ('running', 'waiting')",
+                {"user": user_id, "team": team_id, "channel": channel_id},
             )
-            mine = await tx.fetchone(
-                "SELECT COUNT(*) AS n FROM orchestrate_runs WHERE team_id = %(team)s"
-                " AND started_by = %(user)s AND status IN ('running', 'waiting')",
-                {"user": user_id, "team": team_id},
-            )
-        assert row is not None and mine is not None
-        return int(mine["n"]), int(row["here"])
+        assert row is not None
+        return int(row["mine"]), int(row["here"])
 
     async def get_review(self, review_id: str) -> Review | None:
         async with self.db.transaction() as tx:
