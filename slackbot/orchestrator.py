@@ -107,8 +107,10 @@ class Orchestrator:
         self.thread = thread
         self.approvers = approvers
         self._tasks: set[asyncio.Task] = set()
-        self._driving: set[str] = set()
-        self._recovery: asyncio.Task | None = None
+        # The runs this process holds leases on, and the task working on each: all renewed
+        # in one statement per interval, however many runs are queued for a slot.
+        self._held: dict[str, asyncio.Task] = {}
+        self._background: list[asyncio.Task] = []
         self._closing = False
         # Bounds memory and database connections when many steps complete at once; the
         # runs that wait keep their leases alive.
@@ -156,7 +158,7 @@ class Orchestrator:
         )
         # Slack may be slow (retries, Retry-After): hold the lease meanwhile, or recovery
         # would take the run over and post a second root message.
-        keeper = asyncio.create_task(self._keep_lease(run.run_id, asyncio.current_task()))
+        self._held[run.run_id] = asyncio.current_task()  # type: ignore[assignment]
         try:
             ts = await self.thread.post_root(run)
         except SlackApiError as error:
@@ -165,7 +167,7 @@ class Orchestrator:
                 return NOT_IN_CHANNEL
             return f"I couldn't start: Slack answered `{error.response.get('error')}`."
         finally:
-            keeper.cancel()
+            del self._held[run.run_id]
         await self.store.set_root_ts(run.run_id, ts)
         self.metrics.run_started()
         self._spawn(self._drive(dataclasses.replace(run, root_ts=ts)))
@@ -363,12 +365,16 @@ class Orchestrator:
     # -- background work ----------------------------------------------------------------------
 
     async def start_background_work(self) -> None:
-        """Pick up runs whose driver died (crash, deploy) now and whenever a lease expires."""
-        self._recovery = asyncio.create_task(self._recover_forever())
+        """Keep this process's leases; pick up runs whose driver died (crash, deploy) now and
+        whenever a lease expires."""
+        self._background = [
+            asyncio.create_task(self._renew_leases_forever()),
+            asyncio.create_task(self._recover_forever()),
+        ]
 
     async def close(self) -> None:
         self._closing = True  # listeners still finishing must not start new work
-        tasks = [*self._tasks, *([self._recovery] if self._recovery else [])]
+        tasks = [*self._tasks, *self._background]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -434,13 +440,12 @@ class Orchestrator:
         task.add_done_callback(self._tasks.discard)
 
     async def _drive(self, run: Run, recovering: bool = False) -> None:
-        if run.run_id in self._driving:
+        if run.run_id in self._held:
             return
-        self._driving.add(run.run_id)
-        bind_log_context(run.run_id)  # this task's lines name the run (not a click's review)
         driver = asyncio.current_task()
         assert driver is not None
-        keeper = asyncio.create_task(self._keep_lease(run.run_id, driver))
+        self._held[run.run_id] = driver
+        bind_log_context(run.run_id)  # this task's lines name the run (not a click's review)
         try:
             async with self._slots:
                 await self._advance(run, recovering)
@@ -449,7 +454,6 @@ class Orchestrator:
         except asyncio.CancelledError:
             log.info("stopped driving run %s", run.run_id)
         except Exception as error:
-            keeper.cancel()  # fail() ends the lease: a renewal now would cancel the notice
             if is_transient_fault(error):
                 # The database or Slack is away for a moment: nothing is wrong with the run.
                 # Its lease runs out and recovery (here or on another replica) carries on.
@@ -458,20 +462,25 @@ class Orchestrator:
                 log.exception("run %s stopped", run.run_id)
                 await self._stop(run.run_id, error)
         finally:
-            keeper.cancel()
-            self._driving.discard(run.run_id)
+            del self._held[run.run_id]
 
-    async def _keep_lease(self, run_id: str, driver: asyncio.Task) -> None:
+    async def _renew_leases_forever(self) -> None:
+        """One statement per interval renews every lease this process holds; a run another
+        process took over meanwhile (this one stalled past its lease) stops here."""
         while True:
             await asyncio.sleep(self.store.lease_seconds / 3)
-            try:
-                renewed = await self.store.renew_lease(run_id)
-            except Exception:
-                log.exception("could not renew lease of %s", run_id)
+            held = dict(self._held)
+            if not held:
                 continue
-            if not renewed:
-                driver.cancel()
-                return
+            try:
+                taken = await self.store.renew_leases(held)
+            except Exception:
+                log.exception("could not renew this process's leases")
+                continue
+            for run_id in taken:
+                if self._held.get(run_id) is held[run_id]:
+                    log.warning("run %s was taken over by another process", run_id)
+                    held[run_id].cancel()
 
     async def _stop(self, run_id: str, error: BaseException) -> None:
         self.metrics.graph_error(error)

@@ -29,6 +29,11 @@ class Database(Protocol):
     for_update: str  # row lock suffix inside a transaction ("" where the whole db is locked)
     skip_locked: str
 
+    def in_json(self, param: str) -> str:
+        """`IN (…)` over a parameter holding a JSON array of strings: one statement for a
+        list of any length, the same params on both backends."""
+        ...
+
     def transaction(self) -> Any: ...  # async context manager yielding a Tx
     async def close(self) -> None: ...
 
@@ -39,6 +44,10 @@ class PostgresDatabase:
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
+
+    @staticmethod
+    def in_json(param: str) -> str:
+        return f"IN (SELECT jsonb_array_elements_text(%({param})s::jsonb))"
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTx]:
@@ -80,6 +89,10 @@ class SqliteDatabase:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self._lock = asyncio.Lock()
+
+    @staticmethod
+    def in_json(param: str) -> str:
+        return f"IN (SELECT value FROM json_each(%({param})s))"
 
     @classmethod
     async def open(cls, path: Path) -> SqliteDatabase:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,14 +181,27 @@ class RunsMixin(StoreBase):
             held=True,
         )
 
-    async def renew_lease(self, run_id: str) -> bool:
+    async def renew_leases(self, run_ids: Collection[str]) -> set[str]:
+        """Extend this process's leases on these runs, in one statement however many there are;
+        returns those another process has taken over meanwhile (their drivers must stop).
+        Only the runs named: one this process abandoned (a crashed start) must expire."""
+        ids = json.dumps(sorted(run_ids))
         async with self.db.transaction() as tx:
-            count = await tx.execute(
-                "UPDATE orchestrate_runs SET lease_until = %(until)s WHERE run_id = %(run_id)s"
-                " AND lease_owner = %(owner)s AND status = 'running'",
-                {"until": self.clock() + self.lease_seconds, "run_id": run_id, "owner": self.owner},
+            renewed = await tx.fetchall(
+                "UPDATE orchestrate_runs SET lease_until = %(until)s"
+                f" WHERE run_id {self.db.in_json('ids')} AND lease_owner = %(owner)s"
+                " AND status = 'running' RETURNING run_id",
+                {"until": self.clock() + self.lease_seconds, "ids": ids, "owner": self.owner},
             )
-        return count == 1
+            if len(renewed) == len(run_ids):
+                return set()
+            # The others are either over (waiting, done, failed: nothing to stop) or taken.
+            taken = await tx.fetchall(
+                f"SELECT run_id FROM orchestrate_runs WHERE run_id {self.db.in_json('ids')}"
+                " AND status = 'running' AND lease_owner <> %(owner)s",
+                {"ids": ids, "owner": self.owner},
+            )
+        return {row["run_id"] for row in taken}
 
     async def claim_expired(self, limit: int = 20) -> list[Run]:
         """Runs whose driver died (lease expired): this process takes them over."""

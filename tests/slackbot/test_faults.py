@@ -127,3 +127,27 @@ async def test_the_pool_hands_out_no_connection_the_server_closed(pg_url):
         async with pool.connection() as conn:  # no retry: the dead one never comes out
             assert (await (await conn.execute("SELECT 1 AS ok")).fetchone())["ok"] == 1
         assert pool.get_stats().get("connections_lost", 0) == 1
+
+
+async def test_a_slow_graph_keeps_its_lease_and_stops_once_taken_over(
+    slack, llm_server, pg_app, pg_url
+):
+    """Drafts slower than the 3 s lease: the process renews it (nobody takes the run over);
+    when another process does take it (this one stalled), this one stops driving it."""
+    llm_server.delay = 6.0
+    root = await start_run(slack)
+    await slack.wait_for(lambda: llm_server.requests_where("Your task:"), 20)  # drafting
+    await asyncio.sleep(3.5)  # past the 3 s lease it had when drafting began
+    ((owner, until),) = db_rows(pg_url, "SELECT lease_owner, lease_until FROM orchestrate_runs")
+    store = pg_app.services.orchestrator.store
+    assert owner == store.owner and until > store.clock()  # renewed, still ours
+    db_rows(
+        pg_url,
+        "UPDATE orchestrate_runs SET lease_owner = 'another process', lease_until = %s RETURNING 1",
+        store.clock() + 60,  # … which keeps renewing it
+    )
+    held = pg_app.services.orchestrator._held
+    await slack.wait_for(lambda: not held, 1.5)  # one renewal later, not when drafts end
+    await asyncio.sleep(2.5)  # its drafts would have come back by now
+    assert open_reviews(slack, root.ts) == {}  # posted by nobody: the other process drives it
+    assert db_rows(pg_url, "SELECT lease_owner FROM orchestrate_runs") == [("another process",)]
