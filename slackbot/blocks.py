@@ -1,23 +1,12 @@
-"""Block Kit builders: pure functions from our state to Slack messages (validated by slack_sdk)."""
+"""Block Kit builders: pure functions from our state to Slack messages, written as plain dicts
+(building slack_sdk's models costs far more); tests/slackbot/test_block_kit_valid.py checks every
+builder's output against those models."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
 
 from slackbot.reviews import KINDS, WORKER, Form
 from slackbot.reviews.readable import fields_blocks
@@ -50,31 +39,53 @@ class Message:
         return {"text": self.text, "blocks": self.blocks}
 
 
+Block = dict[str, Any]
+
+
 def _render(text: str, blocks: list[Block]) -> Message:
-    return Message(text=clip(text, FALLBACK_LIMIT), blocks=[b.to_dict() for b in blocks])
+    return Message(text=clip(text, FALLBACK_LIMIT), blocks=blocks)
 
 
-def _mrkdwn(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, SECTION_LIMIT))])
+def _mrkdwn(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
 
 
-def _header(text: str) -> HeaderBlock:
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
+
+
+def _header(text: str) -> Block:
     # plain_text never notifies, but keep `<!here>` from even looking like a mention
     plain = text.replace("<", "‹").replace(">", "›")
-    return HeaderBlock(text=PlainTextObject(text=clip(plain, HEADER_LIMIT), emoji=True))
+    return {"type": "header", "text": _plain(clip(plain, HEADER_LIMIT))}
 
 
-def _markdown(text: str, budget: int = MARKDOWN_BUDGET) -> MarkdownBlock:
+def _button(
+    label: str, action_id: str, value: str, style: str | None = None, confirm: Block | None = None
+) -> dict[str, Any]:
+    button = {"type": "button", "text": _plain(label), "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
+    return button
+
+
+def _actions(block_id: str, *buttons: dict[str, Any]) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
+
+
+def _markdown(text: str, budget: int = MARKDOWN_BUDGET) -> Block:
     """Standard Markdown from an LLM, cut to Slack's budget with a visible note when it is long."""
     safe = neutralize(text.strip()) or "_(empty)_"
     if len(safe) > budget:
         note = f"\n\n_… cut here: {len(safe) - budget + 200:,} more characters not shown._"
         safe = safe[: budget - 200].rstrip() + note
-    return MarkdownBlock(text=safe)
+    return {"type": "markdown", "text": safe}
 
 
 def slack_date(epoch: float) -> str:
@@ -121,21 +132,22 @@ def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
         _context(f"Started by <@{run.started_by}> · {status}"),
     ]
     if run.phase not in ("done", "cancelled", "expired"):
-        blocks.append(ActionsBlock(block_id=f"run-{run.run_id}", elements=[_cancel(run)]))
+        blocks.append(_actions(f"run-{run.run_id}", _cancel(run)))
     return _render(f"{title}: {topic}", blocks)
 
 
-def _cancel(run: Run) -> ButtonElement:
-    confirm = ConfirmObject(
-        title="Cancel this run?",
-        text="Open reviews close and the graph is never resumed. This cannot be undone.",
-        confirm="Cancel the run",
-        deny="Keep it",
-        style="danger",
-    )
-    return ButtonElement(
-        text="Cancel", action_id=ACTION_CANCEL, value=run.run_id, style="danger", confirm=confirm
-    )
+def _cancel(run: Run) -> dict[str, Any]:
+    confirm = {
+        "title": _plain("Cancel this run?"),
+        "text": {
+            "type": "mrkdwn",
+            "text": "Open reviews close and the graph is never resumed. This cannot be undone.",
+        },
+        "confirm": _plain("Cancel the run"),
+        "deny": _plain("Keep it"),
+        "style": "danger",
+    }
+    return _button("Cancel", ACTION_CANCEL, run.run_id, "danger", confirm)
 
 
 def review_message(review: Review, model: str | None = None) -> Message:
@@ -164,16 +176,16 @@ def review_message(review: Review, model: str | None = None) -> Message:
 
 def _review_state(review: Review, worker: str) -> list[Block]:
     value = review.review_id
-    approve = ButtonElement(text="Approve", action_id=ACTION_APPROVE, value=value, style="primary")
-    revise = ButtonElement(text="Revise", action_id=ACTION_REVISE, value=value)
+    approve = _button("Approve", ACTION_APPROVE, value, "primary")
     if review.status == ReviewStatus.PENDING:
-        buttons = [approve, revise] if "revise" in review.request["answers"] else [approve]
-        return [ActionsBlock(block_id=f"review-{value}", elements=buttons)]
+        if "revise" in review.request["answers"]:
+            return [_actions(f"review-{value}", approve, _button("Revise", ACTION_REVISE, value))]
+        return [_actions(f"review-{value}", approve)]
     if review.status == ReviewStatus.AWAITING_NOTES:
         who = f"<@{review.notes_requested_by}>"
         return [
             _mrkdwn(f"✏️ {who}: reply in this thread with your notes for *{worker}*."),
-            ActionsBlock(block_id=f"review-{value}", elements=[approve]),
+            _actions(f"review-{value}", approve),
         ]
     answer = review.answer or {}
     when = slack_date(review.decided_at or 0)
@@ -204,8 +216,8 @@ def failure_message(run: Run, retried_by: str | None = None) -> Message:
         blocks.append(_context(f"🔁 Retried by <@{retried_by}>"))
     else:
         blocks.append(_context("Nothing is lost: Retry picks up from the last saved step."))
-        retry = ButtonElement(text="Retry", action_id=ACTION_RETRY, value=run.run_id)
-        blocks.append(ActionsBlock(block_id=f"retry-{run.run_id}", elements=[retry]))
+        retry = _button("Retry", ACTION_RETRY, run.run_id)
+        blocks.append(_actions(f"retry-{run.run_id}", retry))
     return _render(f"The run stopped: {error}", blocks)
 
 
@@ -220,19 +232,19 @@ def kind_review_message(review: Review) -> Message:
     if review.status == ReviewStatus.EXPIRED:
         expired = f"⌛ Expired: no answer since {slack_date(review.decided_at or 0)}"
         return Message(
-            text=clip(f"Expired: {title}", FALLBACK_LIMIT), blocks=[*body, _ctx(expired)]
+            text=clip(f"Expired: {title}", FALLBACK_LIMIT), blocks=[*body, _context(expired)]
         )
     if review.status == ReviewStatus.CANCELLED:
         when = slack_date(review.decided_at or 0)
         cancelled = f"🛑 Cancelled by <@{review.decided_by}> · {when}: not answered"
         return Message(
-            text=clip(f"Cancelled: {title}", FALLBACK_LIMIT), blocks=[*body, _ctx(cancelled)]
+            text=clip(f"Cancelled: {title}", FALLBACK_LIMIT), blocks=[*body, _context(cancelled)]
         )
     if review.status == ReviewStatus.DECIDED:
         when = slack_date(review.decided_at or 0)
         answered = f"✅ <@{review.decided_by}> answered *{kind.describe(review)}* · {when}"
         return Message(
-            text=clip(f"Answered: {title}", FALLBACK_LIMIT), blocks=[*body, _ctx(answered)]
+            text=clip(f"Answered: {title}", FALLBACK_LIMIT), blocks=[*body, _context(answered)]
         )
     buttons = []
     for index, control in enumerate(kind.controls(review)[:25]):
@@ -249,10 +261,6 @@ def kind_review_message(review: Review) -> Message:
     return Message(text=clip(f"Answer needed: {title}", FALLBACK_LIMIT), blocks=[*body, actions])
 
 
-def _ctx(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
-
-
 def form_view(review: Review, control: int, form: Form) -> dict[str, Any]:
     """The modal for a review's form; its private_metadata names the review and the control."""
     question = clip(neutralize(KINDS[review.kind].title(review)), 2_000)
@@ -263,7 +271,7 @@ def form_view(review: Review, control: int, form: Form) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": clip(form.title, 24)},
         "submit": {"type": "plain_text", "text": clip(form.submit, 24)},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [_ctx(question), *form.blocks][:100],
+        "blocks": [_context(question), *form.blocks][:100],
     }
 
 
@@ -305,8 +313,8 @@ def result_message(result: Any, outputs: tuple[str, ...] | None) -> Message:
         return _render(
             "Result: " + neutralize(clip(text, 200)), [_header("🏁 Result"), _markdown(text)]
         )
-    shown = fields_blocks(values, max_blocks=45) or [_ctx("_The graph ended with no output._")]
-    return Message(text="Result", blocks=[_header("🏁 Result").to_dict(), *shown])
+    shown = fields_blocks(values, max_blocks=45) or [_context("_The graph ended with no output._")]
+    return Message(text="Result", blocks=[_header("🏁 Result"), *shown])
 
 
 def _last_ai_text(messages: Any) -> str | None:
@@ -331,7 +339,7 @@ def timed_out_message(run: Run, unanswered: int) -> Message:
         f"⌛ *Timed out.* {unanswered} review(s) had no answer since {since}. Nothing was"
         " approved or rejected, and the graph was not resumed."
     )
-    return Message(text="Timed out: no answer in time", blocks=[_ctx(text)])
+    return Message(text="Timed out: no answer in time", blocks=[_context(text)])
 
 
 def reminder_message(run: Run, people: list[str], links: list[str], waiting: int) -> Message:
@@ -341,4 +349,4 @@ def reminder_message(run: Run, people: list[str], links: list[str], waiting: int
     text = f"⏰ {who}: {waiting} review(s) in this thread wait for an answer since {since}."
     if links:
         text += " " + " · ".join(f"<{link}|review {i}>" for i, link in enumerate(links, 1))
-    return Message(text=f"Reminder: {waiting} review(s) waiting", blocks=[_ctx(text)])
+    return Message(text=f"Reminder: {waiting} review(s) waiting", blocks=[_context(text)])
