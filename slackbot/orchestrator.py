@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from graphs.review import APPROVE
 from slackbot import blocks
 from slackbot.catalog import Catalog, HostedGraph
+from slackbot.engine.base import Engine, GraphState
 from slackbot.engine.inputs import InputError, build_input
 from slackbot.engine.plain import to_plain
 from slackbot.inbox import Inbox
@@ -45,13 +46,15 @@ from slackbot.notices import (
     topic_problem,
 )
 from slackbot.reviews import KINDS
-from slackbot.steps import control_at, resume_map, step_requests
+from slackbot.steps import Resumption, control_at, resumption, resumption_of, step_requests
 from slackbot.store import (
     Decision,
     LeaseLost,
     Outcome,
+    Review,
     ReviewStatus,
     Run,
+    RunLimitReached,
     StepRequest,
     Store,
 )
@@ -143,19 +146,19 @@ class Orchestrator:
             graph_input = build_input(graph.inputs, text)
         except InputError as error:
             return f"{error} See `/orchestrate help`."
-        mine, here = await self.store.live_runs(team_id, channel_id, user_id)
-        if mine >= self.limits.per_user:
-            return TOO_MANY_OF_YOURS.format(limit=self.limits.per_user)
-        if here >= self.limits.per_channel:
-            return TOO_MANY_HERE.format(limit=self.limits.per_channel)
-        run = await self.store.create_run(
-            team_id=team_id,
-            channel_id=channel_id,
-            started_by=user_id,
-            topic=text,
-            graph=graph.name,
-            graph_input=graph_input,
-        )
+        try:
+            run = await self.store.create_run(
+                team_id=team_id,
+                channel_id=channel_id,
+                started_by=user_id,
+                topic=text,
+                graph=graph.name,
+                graph_input=graph_input,
+                limits=(self.limits.per_user, self.limits.per_channel),
+            )
+        except RunLimitReached as full:
+            too_many = TOO_MANY_OF_YOURS if full.whose == "user" else TOO_MANY_HERE
+            return too_many.format(limit=full.limit)
         # Slack may be slow (retries, Retry-After): hold the lease meanwhile, or recovery
         # would take the run over and post a second root message.
         self._held[run.run_id] = asyncio.current_task()  # type: ignore[assignment]
@@ -170,7 +173,7 @@ class Orchestrator:
             del self._held[run.run_id]
         await self.store.set_root_ts(run.run_id, ts)
         self.metrics.run_started()
-        self._spawn(self._drive(dataclasses.replace(run, root_ts=ts)))
+        self._spawn(self._drive(dataclasses.replace(run, root_ts=ts), fresh=True))
         return None
 
     @_told_on_failure
@@ -343,15 +346,22 @@ class Orchestrator:
         assert decision.run and decision.review
         bind_log_context(decision.run.run_id, decision.review.review_id)
         self.metrics.stored(decision)
-        await self.thread.show_review(decision.run, decision.review, message_ts)
         self.inbox.refresh(self.inbox.concerned(decision.run, decision.review))
-        if decision.resume:
-            run = dataclasses.replace(decision.run, phase="resuming")
-            await self.thread.show_root(run)
-            self._spawn(self._drive(run))
-        else:
+        if not decision.resume:
+            await self.thread.show_review(decision.run, decision.review, message_ts)
             await self.thread.show_root(decision.run, decision.decided, decision.total)
+            return None
+        # The graph resumes first; Slack shows the answer meanwhile (the drive's own messages
+        # wait for that, so the thread never shows "resuming" after the step's result).
+        run = dataclasses.replace(decision.run, phase="resuming")
+        shown = asyncio.ensure_future(self._show_answer(run, decision.review, message_ts))
+        self._spawn(self._drive(run, step=decision.step, shown=shown))
+        await shown
         return None
+
+    async def _show_answer(self, run: Run, review: Review, message_ts: str | None) -> None:
+        await self.thread.show_review(run, review, message_ts)
+        await self.thread.show_root(run)
 
     @staticmethod
     def _notice(decision: Decision, user_id: str | None = None) -> str:
@@ -439,7 +449,18 @@ class Orchestrator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _drive(self, run: Run, recovering: bool = False) -> None:
+    async def _drive(
+        self,
+        run: Run,
+        recovering: bool = False,
+        *,
+        fresh: bool = False,
+        step: Sequence[Review] = (),
+        shown: asyncio.Future | None = None,
+    ) -> None:
+        """Run the graph until it waits for people or ends. `fresh`: a run just created (no
+        checkpoint to read); `step`: the answered reviews of the step whose resume was just
+        claimed; `shown`: Slack showing that answer, which the run's next messages wait for."""
         if run.run_id in self._held:
             return
         driver = asyncio.current_task()
@@ -448,7 +469,7 @@ class Orchestrator:
         bind_log_context(run.run_id)  # this task's lines name the run (not a click's review)
         try:
             async with self._slots:
-                await self._advance(run, recovering)
+                await self._advance(run, recovering, fresh, step, shown)
         except LeaseLost:
             log.warning("run %s was taken over by another process", run.run_id)
         except asyncio.CancelledError:
@@ -460,6 +481,7 @@ class Orchestrator:
                 log.warning("run %s paused by a transient fault: %s", run.run_id, error)
             else:
                 log.exception("run %s stopped", run.run_id)
+                await _settled(shown)
                 await self._stop(run.run_id, error)
         finally:
             del self._held[run.run_id]
@@ -498,62 +520,84 @@ class Orchestrator:
 
     # -- driving one run ----------------------------------------------------------------------
 
-    async def _advance(self, run: Run, recovering: bool) -> None:
+    async def _advance(
+        self,
+        run: Run,
+        recovering: bool,
+        fresh: bool,
+        step: Sequence[Review],
+        shown: asyncio.Future | None,
+    ) -> None:
         graph = self.catalog[run.graph]
         engine, run_id = graph.engine, run.run_id
         if run.root_ts is None:  # the process died between creating the run and posting
             ts = await self.thread.post_root(run)
             await self.store.set_root_ts(run_id, ts)
             run = dataclasses.replace(run, root_ts=ts)
+        graph_input = run.input if run.input is not None else {}
+        # The state the graph stopped in, when known without reading the checkpoint back.
+        state: GraphState | None = None
+        if step:
+            state = await self._resume(engine, run_id, resumption_of(step))
+        elif fresh:
+            state = await engine.start(run_id, graph_input)
         for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
-            state = await engine.state(run_id)
+            if state is None:
+                state = await engine.state(run_id)
             requests = step_requests(state)
             if requests:
                 answers = await self.store.decided_answers(run_id)
-                given = {r.key: answers[r.key] for r in requests if r.key in answers}
-                if not given:
-                    run, answered_meanwhile = await self._open_step(run, requests, recovering)
-                    if not answered_meanwhile:
-                        return  # waiting for people
+                if any(r.key in answers for r in requests):  # answered before a crash
+                    state = await self._resume(engine, run_id, resumption(state, answers))
                     continue
-                self.metrics.step_resuming(run_id)
-                if state.pause is None:
-                    await engine.resume(run_id, resume_map(state, answers))
-                elif given[state.pause.key].get("action") == "edit":
-                    await engine.update(run_id, given[state.pause.key]["values"])
-                else:
-                    await engine.proceed(run_id)
+                await _settled(shown)
+                run, step = await self._open_step(run, requests, recovering)
+                if not step:
+                    return  # waiting for people
+                state = await self._resume(engine, run_id, resumption_of(step))
             elif not state.started:
                 if run.step > 0:  # it had reached a step: its thread was deleted meanwhile
                     raise engine.lost(run_id)
-                await engine.start(run_id, run.input if run.input is not None else {})
+                state = await engine.start(run_id, graph_input)
             elif state.next:
-                await engine.proceed(run_id)  # a crash stopped it mid-step: go on
+                state = await engine.proceed(run_id)  # a crash stopped it mid-step: go on
             else:
+                await _settled(shown)
                 await self._finish(run, graph, state.values, recovering)
                 return
         raise RuntimeError("the graph made no progress")
 
+    async def _resume(self, engine: Engine, run_id: str, how: Resumption) -> GraphState | None:
+        self.metrics.step_resuming(run_id)
+        if how.answers is not None:
+            return await engine.resume(run_id, how.answers)
+        if how.edit is not None:
+            await engine.update(run_id, how.edit)
+            return None
+        return await engine.proceed(run_id)
+
     async def _open_step(
         self, run: Run, requests: list[StepRequest], recovering: bool
-    ) -> tuple[Run, bool]:
-        run = await self.store.open_step(run.run_id, requests)
-        reviews = await self.store.step_reviews(run.run_id, run.step)
+    ) -> tuple[Run, Sequence[Review]]:
+        """Post the step's reviews; (the run, the step's reviews if they were all answered
+        while they were posted: resume now) or (the run, ()) to wait for people."""
+        run, reviews = await self.store.open_step(run.run_id, requests)
         unposted = [r for r in reviews if r.message_ts is None]
         already = (
             await self.thread.find_posted(run, REVIEW_EVENT) if recovering and unposted else {}
         )
+        posted = {}  # saved with the end of posting; a crash before that finds them (metadata)
         for review in unposted:
             ts = already.get(review.review_id) or await self.thread.post_review(run, review)
-            await self.store.set_message_ts(review.review_id, ts)
-        decision = await self.store.end_posting(run.run_id)
+            posted[review.review_id] = ts
+        decision = await self.store.end_posting(run.run_id, posted)
         self.metrics.stored(decision)  # a step answered while it was posted resumes now
         assert decision.run is not None
         if decision.resume:
-            return dataclasses.replace(decision.run, phase="resuming"), True
+            return dataclasses.replace(decision.run, phase="resuming"), decision.step
         self.inbox.refresh(self.inbox.concerned(decision.run))
         await self.thread.show_root(decision.run, decision.decided, decision.total)
-        return decision.run, False
+        return decision.run, ()
 
     async def _finish(self, run: Run, graph: HostedGraph, values: dict, recovering: bool) -> None:
         result = to_plain(values)
@@ -566,7 +610,14 @@ class Orchestrator:
             else:
                 message = blocks.result_message(result, graph.outputs)
             ts = already.get(run.run_id) or await self.thread.post_result(run, message)
-            await self.store.set_summary_ts(run.run_id, ts)
-        await self.thread.show_root(dataclasses.replace(run, phase="done"))
-        await self.store.finish(run.run_id, result)
+            run = dataclasses.replace(run, summary_ts=ts)
+        await self.store.finish(run.run_id, result, run.summary_ts)
         self.metrics.run_ended("finished")
+        await self.thread.show_root(dataclasses.replace(run, phase="done"))
+
+
+async def _settled(shown: asyncio.Future | None) -> None:
+    """Wait for Slack to show an answer (its failure was the clicker's to hear about)."""
+    if shown is not None:
+        with contextlib.suppress(Exception):
+            await shown

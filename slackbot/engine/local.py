@@ -10,6 +10,8 @@ from langgraph.types import Command, StateSnapshot
 from graphs.review import pending_interrupts as waiting_interrupts
 from slackbot.engine.base import GraphState, Interrupt, Pause
 
+INTERRUPT = "__interrupt__"  # the key of ainvoke's output that lists the interrupts raised
+
 
 class LocalEngine:
     def __init__(self, graph: CompiledStateGraph, context: Any = None) -> None:
@@ -54,14 +56,14 @@ class LocalEngine:
                 return Pause(key, "after", ran, dict(snapshot.values))
         return None
 
-    async def start(self, thread_id: str, graph_input: Any) -> None:
-        await self._run(graph_input, thread_id)
+    async def start(self, thread_id: str, graph_input: Any) -> GraphState | None:
+        return await self._run(graph_input, thread_id)
 
-    async def resume(self, thread_id: str, answers: dict[str, Any]) -> None:
-        await self._run(Command(resume=answers), thread_id)
+    async def resume(self, thread_id: str, answers: dict[str, Any]) -> GraphState | None:
+        return await self._run(Command(resume=answers), thread_id)
 
-    async def proceed(self, thread_id: str) -> None:
-        await self._run(None, thread_id)
+    async def proceed(self, thread_id: str) -> GraphState | None:
+        return await self._run(None, thread_id)
 
     async def update(self, thread_id: str, values: dict[str, Any]) -> None:
         await self.graph.aupdate_state(self._config(thread_id), values)
@@ -72,8 +74,27 @@ class LocalEngine:
             " so it is not started over; start a new run with /orchestrate"
         )
 
-    async def _run(self, graph_input: Any, thread_id: str) -> None:
-        await self.graph.ainvoke(graph_input, self._config(thread_id), context=self.context)
+    async def _run(self, graph_input: Any, thread_id: str) -> GraphState | None:
+        output = await self.graph.ainvoke(
+            graph_input, self._config(thread_id), context=self.context
+        )
+        return stopped_on_interrupts(output)
+
+
+def stopped_on_interrupts(output: Any) -> GraphState | None:
+    """The state a run stopped in, from what `ainvoke` returned, when it stopped on
+    interrupts: those are all it waits for (the run just raised them), so the checkpoint need
+    not be read back. None when it finished or reached a breakpoint: read the checkpoint."""
+    found = output.get(INTERRUPT) if isinstance(output, dict) else None
+    if not found:
+        return None
+    return GraphState(
+        started=True,
+        values={k: v for k, v in output.items() if k != INTERRUPT},  # the output channels
+        interrupts=[Interrupt(i.id, i.value, getattr(i, "response_schema", None)) for i in found],
+        pause=None,
+        next=(),  # not in the output; only read when nothing is waited for
+    )
 
 
 def pending_interrupts(snapshot: StateSnapshot) -> list[Interrupt]:

@@ -171,10 +171,22 @@ class RemoteEngine:
         if self.context:
             run["context"] = self.context
         with server_calls(self.url):
-            created = await self.client.runs.create(
-                tid, self.assistant_id, multitask_strategy="reject", **run
-            )
+            try:
+                created = await self.client.runs.create(
+                    tid, self.assistant_id, multitask_strategy="reject", **run
+                )
+            except NotFoundError:  # the thread, or the assistant, is not there
+                if await self._thread_gone(tid):
+                    raise self.lost(tid) from None
+                raise
             await self._join(tid, created["run_id"])
+
+    async def _thread_gone(self, tid: str) -> bool:
+        try:
+            await self.client.threads.get(tid)
+        except NotFoundError:
+            return True
+        return False
 
     async def _join_active(self, tid: str) -> None:
         for status in ACTIVE_RUNS:

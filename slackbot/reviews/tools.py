@@ -67,6 +67,15 @@ def combine(key: str, value: Any, answers: dict[str, Any]) -> dict[str, Any] | N
     return {"decisions": [answers[k] for k in keys]}
 
 
+def batch_of(review: Review) -> tuple[str, int] | None:
+    """(the batched request's key, this action's index) for a review `expand` made, else None."""
+    request = review.request
+    if not (isinstance(request, dict) and "of" in request and "index" in request):
+        return None
+    key, _, index = review.interrupt_id.rpartition(".")
+    return (key, request["index"]) if index == str(request["index"]) else None
+
+
 # -- rendering a call -------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Durable state of orchestrations, behind one interface for PostgreSQL and SQLite."""
 
 from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run, RunStatus
+from slackbot.store.runs import RunLimitReached
 from slackbot.store.sql import LeaseLost, StepRequest, Store
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Review",
     "ReviewStatus",
     "Run",
+    "RunLimitReached",
     "RunStatus",
     "StepRequest",
     "Store",

@@ -24,8 +24,8 @@ class AnswersMixin(StoreBase):
             found = await self._open_review(tx, review_id, where)
             if isinstance(found, Decision):
                 return found
-            run, review = found
-            return await self._record(tx, run, review, answer, user)
+            run, review, step = found
+            return await self._record(tx, run, review, step, answer, user)
 
     async def request_notes(
         self, review_id: str, user: str, where: tuple[str, str] | None = None
@@ -34,7 +34,7 @@ class AnswersMixin(StoreBase):
             found = await self._open_review(tx, review_id, where)
             if isinstance(found, Decision):
                 return found
-            run, review = found
+            run, review, step = found
             if review.status == ReviewStatus.AWAITING_NOTES and review.notes_requested_by != user:
                 return Decision(Outcome.TAKEN, review, run)
             row = await tx.fetchone(
@@ -44,8 +44,8 @@ class AnswersMixin(StoreBase):
                 {"user": user, "now": self.clock(), "id": review_id},
             )
             assert row is not None
-            decided, total = await self._count(tx, run)
-            return Decision(Outcome.RECORDED, Review.from_row(row), run, decided, total)
+            decided = sum(r.status == ReviewStatus.DECIDED for r in step)
+            return Decision(Outcome.RECORDED, Review.from_row(row), run, decided, len(step))
 
     async def record_notes(
         self, *, channel_id: str, thread_ts: str, user: str, text: str, reply_ts: str
@@ -87,26 +87,32 @@ class AnswersMixin(StoreBase):
                 if named:
                     review, notes = named[0], addressed.group(2).strip()
             answer = {"action": "revise", "notes": notes, "by": user}
-            return await self._record(tx, run, review, answer, user, notes_ts=reply_ts)
+            step = await self._step(tx, run)
+            return await self._record(tx, run, review, step, answer, user, notes_ts=reply_ts)
 
     async def _open_review(
         self, tx: Tx, review_id: str, where: tuple[str, str] | None = None
-    ) -> tuple[Run, Review] | Decision:
-        """Lock the review's run, then read the review: its state or why it cannot be answered."""
-        first = await self._review(tx, review_id)
-        if first is None:
-            return Decision(Outcome.UNKNOWN)
+    ) -> tuple[Run, Review, list[Review]] | Decision:
+        """Lock the review's run, then read the review with the rest of its run's step (every
+        writer of reviews locks the run first, so they are as they are now): two statements.
+        Returns (run, review, the step's reviews) or why it cannot be answered."""
         row = await tx.fetchone(
-            f"SELECT * FROM orchestrate_runs WHERE run_id = %(run_id)s{self.db.for_update}",
-            {"run_id": first["run_id"]},
+            "SELECT * FROM orchestrate_runs WHERE run_id = (SELECT run_id FROM"
+            f" orchestrate_reviews WHERE review_id = %(id)s){self.db.for_update}",
+            {"id": review_id},
         )
-        assert row is not None
+        if row is None:
+            return Decision(Outcome.UNKNOWN)
         run = Run.from_row(row)
         if where is not None and _elsewhere(run, *where):
             return Decision(Outcome.UNKNOWN)  # a button copied to another channel or team
-        locked = await self._review(tx, review_id)  # as it is now that the run is locked
-        assert locked is not None
-        review = Review.from_row(locked)
+        rows = await tx.fetchall(
+            "SELECT * FROM orchestrate_reviews WHERE run_id = %(run_id)s"
+            " AND (step = %(step)s OR review_id = %(id)s) ORDER BY position",
+            {"run_id": run.run_id, "step": run.step, "id": review_id},
+        )
+        reviews = [Review.from_row(r) for r in rows]
+        review = next(r for r in reviews if r.review_id == review_id)
         if review.status == ReviewStatus.DECIDED:
             return Decision(Outcome.ALREADY_DECIDED, review, run)
         if run.status == RunStatus.CANCELLED:
@@ -115,17 +121,20 @@ class AnswersMixin(StoreBase):
             return Decision(Outcome.EXPIRED, review, run)
         if run.status not in LIVE or review.step != run.step:
             return Decision(Outcome.NOT_PENDING, review, run)
-        return run, review
+        return run, review, reviews
 
     async def _record(
         self,
         tx: Tx,
         run: Run,
         review: Review,
+        step: list[Review],
         answer: dict[str, Any],
         user: str,
         notes_ts: str | None = None,
     ) -> Decision:
+        """Store the answer; the one that completes a waiting step claims its resume and
+        carries the step's answered reviews (what resumes it: nothing to read again)."""
         row = await tx.fetchone(
             "UPDATE orchestrate_reviews SET status = 'decided', answer = %(answer)s,"
             " decided_by = %(user)s, decided_at = %(now)s, notes_ts = %(notes_ts)s"
@@ -139,11 +148,14 @@ class AnswersMixin(StoreBase):
             },
         )
         assert row is not None
-        decided, total = await self._count(tx, run)
-        resume = run.status == RunStatus.WAITING and decided == total
+        recorded = Review.from_row(row)
+        step = [recorded if r.review_id == recorded.review_id else r for r in step]
+        decided = sum(r.status == ReviewStatus.DECIDED for r in step)
+        resume = run.status == RunStatus.WAITING and decided == len(step)
         if resume:
             await self._claim(tx, run.run_id)
-        return Decision(Outcome.RECORDED, Review.from_row(row), run, decided, total, resume)
+        answered = tuple(step) if resume else ()
+        return Decision(Outcome.RECORDED, recorded, run, decided, len(step), resume, answered)
 
 
 def _elsewhere(run: Run, team_id: str, channel_id: str) -> bool:

@@ -84,19 +84,6 @@ class StoreBase:
             )
         return Run.from_row(row) if row else None
 
-    async def live_runs(self, team_id: str, channel_id: str, user_id: str) -> tuple[int, int]:
-        """(runs this person has going, runs going in this channel): running or waiting."""
-        async with self.db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT COALESCE(SUM(CASE WHEN started_by = %(user)s THEN 1 ELSE 0 END), 0)"
-                " AS mine, COALESCE(SUM(CASE WHEN channel_id = %(channel)s THEN 1 ELSE 0 END),"
-                " 0) AS here FROM orchestrate_runs WHERE team_id = %(team)s"
-                " AND status IN ('running', 'waiting')",
-                {"user": user_id, "team": team_id, "channel": channel_id},
-            )
-        assert row is not None
-        return int(row["mine"]), int(row["here"])
-
     async def get_review(self, review_id: str) -> Review | None:
         async with self.db.transaction() as tx:
             row = await self._review(tx, review_id)
@@ -128,15 +115,14 @@ class StoreBase:
             "SELECT * FROM orchestrate_reviews WHERE review_id = %(id)s", {"id": review_id}
         )
 
-    async def _count(self, tx: Tx, run: Run) -> tuple[int, int]:
-        row = await tx.fetchone(
-            "SELECT COUNT(*) AS total,"
-            " COALESCE(SUM(CASE WHEN status = 'decided' THEN 1 ELSE 0 END), 0) AS decided"
-            " FROM orchestrate_reviews WHERE run_id = %(run_id)s AND step = %(step)s",
+    async def _step(self, tx: Tx, run: Run) -> list[Review]:
+        """The reviews of the run's current step, in order."""
+        rows = await tx.fetchall(
+            "SELECT * FROM orchestrate_reviews WHERE run_id = %(run_id)s AND step = %(step)s"
+            " ORDER BY position",
             {"run_id": run.run_id, "step": run.step},
         )
-        assert row is not None
-        return int(row["decided"]), int(row["total"])
+        return [Review.from_row(row) for row in rows]
 
     async def _claim(self, tx: Tx, run_id: str) -> None:
         await tx.execute(

@@ -134,3 +134,4 @@ class Decision:
     decided: int = 0  # reviews of the step answered so far
     total: int = 0
     resume: bool = False  # this decision completed the step and claimed its resume
+    step: tuple[Review, ...] = ()  # when it claimed the resume: the step's answered reviews

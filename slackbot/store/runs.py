@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from slackbot.store.backends import Tx
 from slackbot.store.core import StoreBase
-from slackbot.store.models import Decision, Outcome, Run
+from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run
+
+
+class RunLimitReached(Exception):
+    """The person (`whose` = "user") or the channel ("channel") has as many runs in flight
+    (running or waiting for people) as allowed: no run was created."""
+
+    def __init__(self, whose: str, limit: int) -> None:
+        super().__init__(whose, limit)
+        self.whose = whose
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -34,9 +45,14 @@ class RunsMixin(StoreBase):
         topic: str,
         graph: str = "orchestrate",
         graph_input: Any = None,
+        limits: tuple[int, int] | None = None,
     ) -> Run:
+        """A new run, leased to this process. `limits`: (per person, per channel) runs in
+        flight, counted in the same transaction; RunLimitReached when one is reached."""
         now = self.clock()
         async with self.db.transaction() as tx:
+            if limits is not None:
+                await self._check_limits(tx, team_id, channel_id, started_by, limits)
             row = await tx.fetchone(
                 "INSERT INTO orchestrate_runs (run_id, team_id, channel_id, started_by, topic,"
                 " graph, input, status, phase, lease_owner, lease_until, created_at, updated_at)"
@@ -59,6 +75,23 @@ class RunsMixin(StoreBase):
         assert row is not None
         return Run.from_row(row)
 
+    async def _check_limits(
+        self, tx: Tx, team_id: str, channel_id: str, user_id: str, limits: tuple[int, int]
+    ) -> None:
+        row = await tx.fetchone(
+            "SELECT COALESCE(SUM(CASE WHEN started_by = %(user)s THEN 1 ELSE 0 END), 0)"
+            " AS mine, COALESCE(SUM(CASE WHEN channel_id = %(channel)s THEN 1 ELSE 0 END),"
+            " 0) AS here FROM orchestrate_runs WHERE team_id = %(team)s"
+            " AND status IN ('running', 'waiting')",
+            {"user": user_id, "team": team_id, "channel": channel_id},
+        )
+        assert row is not None
+        per_user, per_channel = limits
+        if int(row["mine"]) >= per_user:
+            raise RunLimitReached("user", per_user)
+        if int(row["here"]) >= per_channel:
+            raise RunLimitReached("channel", per_channel)
+
     async def delete_run(self, run_id: str) -> None:
         """Only for a run that never got a root message: nothing of it reached Slack."""
         async with self.db.transaction() as tx:
@@ -70,9 +103,6 @@ class RunsMixin(StoreBase):
     async def set_root_ts(self, run_id: str, ts: str) -> None:
         await self._update_run(run_id, {"root_ts": ts})
 
-    async def set_summary_ts(self, run_id: str, ts: str) -> None:
-        await self._update_run(run_id, {"summary_ts": ts})
-
     async def set_message_ts(self, review_id: str, ts: str) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(
@@ -80,8 +110,9 @@ class RunsMixin(StoreBase):
                 {"ts": ts, "id": review_id},
             )
 
-    async def open_step(self, run_id: str, requests: list[StepRequest]) -> Run:
-        """Record what the graph paused on (interrupts, or a breakpoint) as a new step's reviews.
+    async def open_step(self, run_id: str, requests: list[StepRequest]) -> tuple[Run, list[Review]]:
+        """Record what the graph paused on (interrupts, or a breakpoint) as a new step's reviews;
+        returns the run and its step's reviews.
 
         Keys already known (a restart re-reading the same pause) are not added again.
         The run stays `running` under this lease until its reviews are posted (`end_posting`).
@@ -126,17 +157,29 @@ class RunsMixin(StoreBase):
                 )
                 assert row is not None
                 run = Run.from_row(row)
-        return run
+            return run, await self._step(tx, run)
 
-    async def end_posting(self, run_id: str) -> Decision:
-        """The step's reviews are all posted: wait for people, or resume now if all answered."""
+    async def end_posting(self, run_id: str, posted: Mapping[str, str] = {}) -> Decision:
+        """The step's reviews are all posted (`posted`: the message ts of each review posted
+        now, by review id): wait for people, or resume now if all were answered meanwhile."""
         async with self.db.transaction() as tx:
             run = await self._lock_held_run(tx, run_id)
-            decided, total = await self._count(tx, run)
+            for review_id, ts in posted.items():
+                await tx.execute(
+                    "UPDATE orchestrate_reviews SET message_ts = %(ts)s WHERE review_id = %(id)s",
+                    {"ts": ts, "id": review_id},
+                )
+            step = await self._step(tx, run)
+            decided, total = sum(r.status == ReviewStatus.DECIDED for r in step), len(step)
             if total and decided == total:
                 await self._claim(tx, run_id)  # answered while we were still posting
                 return Decision(
-                    Outcome.RECORDED, run=run, decided=decided, total=total, resume=True
+                    Outcome.RECORDED,
+                    run=run,
+                    decided=decided,
+                    total=total,
+                    resume=True,
+                    step=tuple(step),
                 )
             now = self.clock()
             row = await tx.fetchone(
@@ -154,14 +197,16 @@ class RunsMixin(StoreBase):
         assert row is not None
         return Decision(Outcome.RECORDED, run=Run.from_row(row), decided=decided, total=total)
 
-    async def finish(self, run_id: str, result: Any = None) -> None:
-        """The graph ended: keep its result (its output values, JSON-plain)."""
+    async def finish(self, run_id: str, result: Any = None, summary_ts: str | None = None) -> None:
+        """The graph ended: keep its result (its output values, JSON-plain) and the ts of the
+        message that shows it."""
         await self._update_run(
             run_id,
             {
                 "status": "done",
                 "phase": "done",
                 "result": json.dumps(result),
+                "summary_ts": summary_ts,
                 "lease_owner": None,
                 "lease_until": None,
             },

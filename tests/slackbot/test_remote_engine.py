@@ -473,7 +473,7 @@ async def test_the_server_stopped_and_restarted_mid_run_loses_no_answer(
         await asyncio.to_thread(server.stop)  # SIGTERM: the server keeps its state on disk
         await slack.click(BEN, reviews["critic"], ACTION_APPROVE)  # stored, as always
         await slack.click(ANA, reviews["editor"], ACTION_APPROVE)  # completes the step
-        stopped = await next_open(slack, root, timeout=30)  # the resume cannot reach it
+        stopped = await next_open(slack, root, reviews["editor"], 30)  # the resume can't reach it
         assert list(buttons(stopped)) == ["Retry"]
         assert f"cannot reach the LangGraph server at {server.url}" in block_text(stopped)
         run = await run_row(app, root)
