@@ -542,11 +542,12 @@ class Orchestrator:
         elif fresh:
             state = await engine.start(run_id, graph_input)
         for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
+            read = state is None  # else the graph just raised what it waits for: unanswered
             if state is None:
                 state = await engine.state(run_id)
             requests = step_requests(state)
             if requests:
-                answers = await self.store.decided_answers(run_id)
+                answers = await self.store.decided_answers(run_id) if read else {}
                 if any(r.key in answers for r in requests):  # answered before a crash
                     state = await self._resume(engine, run_id, resumption(state, answers))
                     continue

@@ -20,8 +20,14 @@ _CHANNEL_WAITING = (
     " AND r.status = 'waiting'"
 )
 _NEWEST = "COALESCE(r.waiting_since, r.updated_at) DESC"  # see _since
-# Without approvers a person's own reviews: runs they started, revisions waiting for their notes.
-_THEIRS = " AND (r.started_by = %(user)s OR v.notes_requested_by = %(user)s)"
+# Without approvers a person's own reviews: runs they started, revisions waiting for their notes
+# (the IN lets the database start from the person's runs, not from every waiting run).
+_THEIRS = (
+    " AND (r.started_by = %(user)s OR v.notes_requested_by = %(user)s) AND v.run_id IN"
+    " (SELECT run_id FROM orchestrate_runs WHERE started_by = %(user)s AND status = 'waiting'"
+    " UNION SELECT run_id FROM orchestrate_reviews WHERE notes_requested_by = %(user)s"
+    " AND status = 'awaiting_notes')"
+)
 
 
 @dataclass(frozen=True)

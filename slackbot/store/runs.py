@@ -78,11 +78,11 @@ class RunsMixin(StoreBase):
     async def _check_limits(
         self, tx: Tx, team_id: str, channel_id: str, user_id: str, limits: tuple[int, int]
     ) -> None:
+        live = " AND team_id = %(team)s AND status IN ('running', 'waiting')"
         row = await tx.fetchone(
-            "SELECT COALESCE(SUM(CASE WHEN started_by = %(user)s THEN 1 ELSE 0 END), 0)"
-            " AS mine, COALESCE(SUM(CASE WHEN channel_id = %(channel)s THEN 1 ELSE 0 END),"
-            " 0) AS here FROM orchestrate_runs WHERE team_id = %(team)s"
-            " AND status IN ('running', 'waiting')",
+            "SELECT (SELECT COUNT(*) FROM orchestrate_runs WHERE started_by = %(user)s"
+            f"{live}) AS mine, (SELECT COUNT(*) FROM orchestrate_runs WHERE channel_id ="
+            f" %(channel)s{live}) AS here",
             {"user": user_id, "team": team_id, "channel": channel_id},
         )
         assert row is not None
