@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import figures, remote
+from bench import burst, figures, floor, remote, scale
+from bench.rows import table
 
 FIGURES = {
     "ack": figures.ack_latency,
@@ -22,20 +23,11 @@ FIGURES = {
     "memory": figures.paused_memory,
     "drafting": figures.parallel_drafting,
     "backoff": figures.slack_backoff,
+    "floor": floor.floor_figure,  # BENCH_PAIRS=3, BENCH_K=100
+    "burst": burst.burst_figure,  # BENCH_BURST=2000
     "remote": remote.remote_resume,  # LANGGRAPH_URL: the app's overhead on a server's resume
+    "scale": scale.scale,  # BENCH_PAUSED=10000
 }
-
-
-def table(rows: list[dict]) -> str:
-    lines = [
-        "| figure | measured | floor (same run) | ratio | target | met |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        met = "✅" if r["met"] else "❌ missed"
-        cells = [r["figure"], r["measured"], r["floor"], r["ratio"], r["target"], met]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 async def run(names: list[str]) -> list[dict]:

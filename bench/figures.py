@@ -16,17 +16,17 @@ import psycopg
 from bench.harness import (
     CHANNEL,
     PEOPLE,
-    committed_transactions,
     environment,
     gather_limited,
+    is_review,
     median,
     percentile,
 )
+from bench.pgstat import committed_transactions
+from bench.rows import Row
 from slackbot.blocks import ACTION_APPROVE
 from slackbot.demo.process import AppProcess, free_port
 from slackbot.demo.slack_emulator import BOT_USER_ID, Message, SlackEmulator
-
-Row = dict[str, Any]
 
 
 def plan_of(count: int) -> str:
@@ -37,15 +37,11 @@ def plan_of(count: int) -> str:
 
 
 def reviews_in(slack: SlackEmulator) -> list[Message]:
-    out = []
-    for message in slack.messages.values():
-        if message.thread_ts and message.user == BOT_USER_ID:
-            try:
-                slack.find_button(message, ACTION_APPROVE)
-            except LookupError:
-                continue
-            out.append(message)
-    return out
+    return [
+        m
+        for m in slack.messages.values()
+        if m.thread_ts and m.user == BOT_USER_ID and is_review(slack, m)
+    ]
 
 
 # -- parallel drafting ----------------------------------------------------------------------------
@@ -117,11 +113,7 @@ class ApprovingSlack(SlackEmulator):
         message = self.messages[(answer["channel"], answer["ts"])]
         if "Summary" in json.dumps(message.blocks):
             self.summaries += 1
-        elif message.thread_ts:
-            try:
-                self.find_button(message, ACTION_APPROVE)
-            except LookupError:
-                return answer
+        elif message.thread_ts and is_review(self, message):
             self.clicks.append(asyncio.create_task(self.click(PEOPLE[1], message, ACTION_APPROVE)))
         return answer
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import aiohttp
 import psycopg
 
+from slackbot.blocks import ACTION_APPROVE
 from slackbot.demo.openai_server import OpenAIServer
-from slackbot.demo.slack_emulator import SlackEmulator
+from slackbot.demo.process import AppProcess
+from slackbot.demo.slack_emulator import Message, SlackEmulator
 from slackbot.server import RunningApp, running_app
 from slackbot.settings import Settings
 
@@ -24,6 +29,18 @@ ADMIN_URL = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
 )
 CHANNEL = "CBENCH"
 PEOPLE = ["UANA", "UBEN"]
+# One person in one channel starts every figure's runs: the per-person and per-channel limits on
+# runs in flight (ORCHESTRATE_MAX_RUNS_PER_USER / _PER_CHANNEL) are lifted for every app.
+NO_LIMIT = 1_000_000
+UNLIMITED_RUNS = {
+    "ORCHESTRATE_MAX_RUNS_PER_USER": str(NO_LIMIT),
+    "ORCHESTRATE_MAX_RUNS_PER_CHANNEL": str(NO_LIMIT),
+}
+
+
+def log(source: str, text: str) -> None:
+    """A progress line on stderr, beside the table on stdout."""
+    print(f"  {source}: {text}", file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -41,15 +58,6 @@ def fresh_database() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def committed_transactions(database_url: str) -> int:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
-        ).fetchone()
-    return int(row[0]) if row else 0
 
 
 @dataclass
@@ -70,20 +78,64 @@ class Environment:
             "openai_api_key": "bench",
             "openai_base_url": self.llm.base_url,
             "llm_max_retries": 0,
+            "max_runs_per_user": NO_LIMIT,
+            "max_runs_per_channel": NO_LIMIT,
         }
         return Settings(**(values | overrides))  # type: ignore[arg-type]
 
     def env(self) -> dict[str, str]:
         """The same settings as environment variables, for an app process."""
-        return {
-            "SLACK_BOT_TOKEN": self.slack.bot_token,
-            "SLACK_SIGNING_SECRET": self.slack.signing_secret,
-            "SLACK_API_URL": self.slack.base_url + "/api/",
-            "DATABASE_URL": self.database_url,
-            "OPENAI_API_KEY": "bench",
-            "OPENAI_BASE_URL": self.llm.base_url,
-            "LOG_LEVEL": "WARNING",
+        return app_env(self.database_url, self.llm, self.slack)
+
+
+def app_env(
+    database_url: str, llm: OpenAIServer, slack: SlackEmulator | None = None
+) -> dict[str, str]:
+    """An app process's environment: this database, this stand-in LLM, this Slack (without one,
+    placeholder credentials: a process that talks to no Slack), the run limits lifted."""
+    slack_env = {"SLACK_BOT_TOKEN": "xoxb-unused", "SLACK_SIGNING_SECRET": "unused"}
+    if slack is not None:
+        slack_env = {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": slack.signing_secret,
+            "SLACK_API_URL": slack.base_url + "/api/",
         }
+    return {
+        **slack_env,
+        "DATABASE_URL": database_url,
+        "OPENAI_API_KEY": "bench",
+        "OPENAI_BASE_URL": llm.base_url,
+        "LOG_LEVEL": "WARNING",
+        **UNLIMITED_RUNS,
+    }
+
+
+class TimedApp(AppProcess):
+    """AppProcess run as `python <argv>`, its start timed from spawn to the first /healthz 200
+    (`started_in`), polled every `poll` seconds."""
+
+    argv: tuple[str, ...] = ("-m", "slackbot")
+    poll = 0.01
+    started_in: float = float("nan")
+
+    async def start(self, timeout: float = 60.0) -> TimedApp:
+        env = {**os.environ, **self.env, "PORT": str(self.port)}
+        began = time.perf_counter()
+        with self.log.open("ab") as out:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, *self.argv, cwd=self.workdir, env=env, stdout=out, stderr=out
+            )
+        async with aiohttp.ClientSession() as session:
+            while time.perf_counter() - began < timeout:
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+                with suppress(aiohttp.ClientError):
+                    async with session.get(self.url + "/healthz") as response:
+                        if response.status == 200:
+                            self.started_in = time.perf_counter() - began
+                            return self
+                await asyncio.sleep(self.poll)
+        raise TimeoutError(f"{self.name} did not become healthy: {self.log.read_text()[-2000:]}")
 
 
 @asynccontextmanager
@@ -113,6 +165,15 @@ async def environment(
     finally:
         await slack.close()
         await llm.close()
+
+
+def is_review(slack: SlackEmulator, message: Message) -> bool:
+    """The message asks for a review: it has an Approve button."""
+    try:
+        slack.find_button(message, ACTION_APPROVE)
+    except LookupError:
+        return False
+    return True
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -18,13 +18,13 @@ from typing import Any
 
 from langgraph_sdk import get_client
 
-from bench.harness import CHANNEL, PEOPLE, Environment, environment, median, percentile
+from bench.harness import CHANNEL, PEOPLE, Environment, environment, is_review, median, percentile
+from bench.rows import Row
 from slackbot.blocks import ACTION_APPROVE
 from slackbot.demo.langgraph_dev import repository_graphs, serve
 from slackbot.demo.slack_emulator import Message, SlackEmulator
 from slackbot.server import running_app
 
-Row = dict[str, Any]
 BUILTIN = "orchestrate"
 KNOBS = {"model": "bench-model", "max_workers": 3, "max_revisions": 3}
 OVERHEAD_TARGET = 0.05  # seconds the app may add to the server's own resume, at p50
@@ -140,11 +140,4 @@ async def _straight_to_the_server(client: Any) -> float:
 
 
 def _reviews(slack: SlackEmulator, root: Message) -> list[Message]:
-    found = []
-    for message in slack.thread(CHANNEL, root.ts)[1:]:
-        try:
-            slack.find_button(message, ACTION_APPROVE)
-        except LookupError:
-            continue
-        found.append(message)
-    return found
+    return [m for m in slack.thread(CHANNEL, root.ts)[1:] if is_review(slack, m)]
