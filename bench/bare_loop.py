@@ -1,7 +1,8 @@
 """The floor of figure `floor`: the built-in graph driven by bare LangGraph, and nothing else.
 
-The same graph as the app's (`graphs.graph.build_graph`), bound to the same `AsyncPostgresSaver`
-on a pool opened by the same `slackbot.postgres.open_pool`, with the same run context
+The same graph as the app's (`graphs.graph.build_graph`), bound to the same saver (the app's
+`slackbot.persistence.pooled_saver`: `AsyncPostgresSaver` without its instance lock) on a pool
+opened by the same `slackbot.postgres.open_pool`, with the same run context
 (`graphs.context.Context`) and chat model, built as the app builds it
 (`graphs.llm.build_chat_model` with the knobs `Settings.from_env` reads from this environment:
 the same variables the app process gets, OPENAI_BASE_URL at the bench's stand-in LLM). Each
@@ -35,13 +36,13 @@ from typing import Any
 
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")  # as `python -m slackbot` sets it
 
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.types import Command
 
 from graphs.context import Context
 from graphs.graph import build_graph
 from graphs.llm import LLMConfig, build_chat_model
 from graphs.review import APPROVE
+from slackbot.persistence import pooled_saver
 from slackbot.postgres import open_pool
 from slackbot.settings import Settings
 
@@ -119,7 +120,7 @@ async def main() -> None:
     )
     loop = asyncio.get_running_loop()
     async with open_pool(settings.database_url) as pool:
-        saver = AsyncPostgresSaver(pool)
+        saver = pooled_saver(pool)  # the app's: AsyncPostgresSaver without its instance lock
         await saver.setup()
         graph = build_graph(saver)
         say({"ready": True, "pid": os.getpid()})

@@ -55,6 +55,27 @@ def _check_writable(data_dir: Path) -> None:
         ) from None
 
 
+class _Unlocked:
+    """Stands in for the saver's lock: enters at once."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def pooled_saver(pool: AsyncConnectionPool) -> AsyncPostgresSaver:
+    """LangGraph's AsyncPostgresSaver on the pool, without its instance lock. The lock guards a
+    single shared connection; on a pool each call takes its own connection, so the lock only
+    queued every checkpoint read and write of every run behind one another (langgraph#7259,
+    a fix proposed upstream in #7269; drop this once it lands). Bench: bare LangGraph with
+    100 orchestrations at once went from 11.7 to 14.4 per second."""
+    saver = AsyncPostgresSaver(pool)
+    saver.lock = _Unlocked()  # type: ignore[assignment]
+    return saver
+
+
 def _store_policy(settings: Settings) -> dict:
     return {
         "lease_seconds": settings.lease_seconds,
@@ -80,7 +101,7 @@ async def migrate_database(database_url: str) -> list[int]:
     """`python -m slackbot migrate`: bring the checkpointer's and the app's tables up to date
     (as a role that may CREATE), so the app itself can run as one that may not."""
     async with open_pool(database_url) as pool:
-        return await _migrate(pool, AsyncPostgresSaver(pool), Store(PostgresDatabase(pool)))
+        return await _migrate(pool, pooled_saver(pool), Store(PostgresDatabase(pool)))
 
 
 @asynccontextmanager
@@ -91,7 +112,7 @@ async def open_persistence(
     checkpointer is opened (None), the store is as always."""
     if settings.database_url:
         async with open_pool(settings.database_url) as pool:
-            saver = None if settings.remote else AsyncPostgresSaver(pool)
+            saver = None if settings.remote else pooled_saver(pool)
             store = Store(PostgresDatabase(pool), **_store_policy(settings))
             if settings.migrate_on_start:
                 await _migrate(pool, saver, store)
