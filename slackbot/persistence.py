@@ -55,24 +55,18 @@ def _check_writable(data_dir: Path) -> None:
         ) from None
 
 
-class _Unlocked:
-    """Stands in for the saver's lock: enters at once."""
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
 def pooled_saver(pool: AsyncConnectionPool) -> AsyncPostgresSaver:
-    """LangGraph's AsyncPostgresSaver on the pool, without its instance lock. The lock guards a
-    single shared connection; on a pool each call takes its own connection, so the lock only
-    queued every checkpoint read and write of every run behind one another (langgraph#7259,
-    a fix proposed upstream in #7269; drop this once it lands). Bench: bare LangGraph with
-    100 orchestrations at once went from 11.7 to 14.4 per second."""
+    """LangGraph's AsyncPostgresSaver on the pool, its instance lock widened to half the pool.
+
+    The lock guards a single shared connection; on a pool each call takes its own connection,
+    so the lock only queued every checkpoint read and write of every run behind one another
+    (langgraph#7259, a fix proposed upstream in #7269). Half the pool lets them overlap while
+    the store always finds connections for people's answers, and a burst still queues here
+    rather than timing out at the pool (CHECKOUT_TIMEOUT: with no lock at all, bare LangGraph
+    starting 2,000 runs at once failed them all). Bare LangGraph, 100 orchestrations at once,
+    on this machine: 10.8 → 12.6 per second (14.4 with no lock)."""
     saver = AsyncPostgresSaver(pool)
-    saver.lock = _Unlocked()  # type: ignore[assignment]
+    saver.lock = asyncio.Semaphore(max(1, pool.max_size // 2))  # type: ignore[assignment]
     return saver
 
 
