@@ -118,6 +118,9 @@ class ApprovingSlack(SlackEmulator):
         return answer
 
 
+THREAD_CALLS = {"chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral"}
+
+
 async def throughput(tmp: Path, count: int) -> list[Row]:
     async with environment(tmp, slack_class=ApprovingSlack) as env:
         slack: ApprovingSlack = env.slack  # type: ignore[assignment]
@@ -130,10 +133,12 @@ async def throughput(tmp: Path, count: int) -> list[Row]:
         took = time.monotonic() - started
         await env.app.services.orchestrator.wait_idle()  # type: ignore[union-attr]
         transactions = committed_transactions(env.database_url) - before
-        # The target counts the thread's own messages (chat.*); App Home refreshes
-        # (views.publish, batched per person) are reported beside it.
-        calls = len([c for c in slack.calls if c.method.startswith("chat.")])
+        # The target counts the thread's own messages (posted and updated); App Home
+        # refreshes (views.publish, batched per person, with the permalinks they link to,
+        # chat.getPermalink once per message) are reported beside it.
+        calls = len([c for c in slack.calls if c.method in THREAD_CALLS])
         homes = len([c for c in slack.calls if c.method == "views.publish"])
+        links = len([c for c in slack.calls if c.method == "chat.getPermalink"])
         clicks = len(slack.clicks)
     per_run = calls / count
     return [
@@ -142,7 +147,7 @@ async def throughput(tmp: Path, count: int) -> list[Row]:
             "measured": f"{count} done in {took:.1f} s = {count / took:.1f} orchestrations/s; "
             f"{transactions / clicks:.1f} DB transactions per click; "
             f"{per_run:.1f} Slack chat calls per orchestration"
-            f" (+ {homes / count:.1f} App Home publishes)",
+            f" (+ {homes / count:.1f} App Home publishes, {links / count:.1f} permalinks)",
             "floor": "—",
             "ratio": "—",
             "target": "all complete; Slack calls ≤ 2n + 4 = 10",
