@@ -13,7 +13,9 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from slackbot.settings import StartupError
 
-# AsyncPostgresSaver needs autocommit and dict rows; prepare_threshold=0 keeps it pgbouncer-safe.
+# AsyncPostgresSaver needs autocommit and dict rows. prepare_threshold=0 (LangGraph's documented
+# setting) prepares each statement on its first run on a connection: not safe behind a
+# transaction-mode pgbouncer older than 1.21, which would need None (never prepare).
 CONNECTION_KWARGS = {"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0}
 CONNECT_TIMEOUT = 5  # seconds for the first connection at start-up: fail in one line, not 15 s
 OPEN_TIMEOUT = 15.0
