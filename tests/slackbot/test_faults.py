@@ -146,7 +146,7 @@ async def test_a_slow_graph_keeps_its_lease_and_stops_once_taken_over(
         "UPDATE orchestrate_runs SET lease_owner = 'another process', lease_until = %s RETURNING 1",
         store.clock() + 60,  # … which keeps renewing it
     )
-    held = pg_app.services.orchestrator._held
+    held = pg_app.services.orchestrator.driver.held
     await slack.wait_for(lambda: not held, 1.5)  # one renewal later, not when drafts end
     await asyncio.sleep(2.5)  # its drafts would have come back by now
     assert open_reviews(slack, root.ts) == {}  # posted by nobody: the other process drives it
