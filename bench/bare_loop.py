@@ -4,7 +4,7 @@ The same graph as the app's (`graphs.graph.build_graph`), bound to the same save
 `slackbot.persistence.pooled_saver`: `AsyncPostgresSaver` without its instance lock) on a pool
 opened by the same `slackbot.postgres.open_pool`, with the same run context
 (`graphs.context.Context`) and chat model, built as the app builds it
-(`graphs.llm.build_chat_model` with the knobs `Settings.from_env` reads from this environment:
+(`slackbot.services.run_context` with the knobs `Settings.from_env` reads from this environment:
 the same variables the app process gets, OPENAI_BASE_URL at the bench's stand-in LLM). Each
 step is resumed with ONE `Command(resume={interrupt id: the app's approve answer, ...})` for
 every interrupt the step's `ainvoke` returned (`{"action": "approve", "by": user}`, as
@@ -40,10 +40,10 @@ from langgraph.types import Command
 
 from graphs.context import Context
 from graphs.graph import build_graph
-from graphs.llm import LLMConfig, build_chat_model
 from graphs.review import APPROVE
 from slackbot.persistence import pooled_saver
 from slackbot.postgres import open_pool
+from slackbot.services import run_context
 from slackbot.settings import Settings
 
 APPROVER = "UBEN"  # who approves, as the bench's emulated person does in the app
@@ -106,18 +106,7 @@ async def run_batch(graph: Any, context: Context, order: dict[str, Any]) -> dict
 async def main() -> None:
     settings = Settings.from_env(os.environ)
     assert settings.database_url, "DATABASE_URL: the floor runs on PostgreSQL"
-    model = build_chat_model(
-        LLMConfig(
-            model=settings.openai_model,
-            api_key=settings.openai_api_key,
-            base_url=settings.openai_base_url,
-            timeout=settings.llm_timeout,
-            max_retries=settings.llm_max_retries,
-        )
-    )
-    context = Context(
-        chat_model=model, max_workers=settings.max_workers, max_revisions=settings.max_revisions
-    )
+    context = run_context(settings)  # the app's: the same chat model and knobs
     loop = asyncio.get_running_loop()
     async with open_pool(settings.database_url) as pool:
         saver = pooled_saver(pool)  # the app's: AsyncPostgresSaver without its instance lock

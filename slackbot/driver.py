@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from slackbot import blocks
 from slackbot.catalog import Catalog, HostedGraph
+from slackbot.due import DueWork
 from slackbot.engine.base import Engine, GraphState
 from slackbot.engine.plain import to_plain
 from slackbot.inbox import Inbox
@@ -26,7 +27,7 @@ from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import describe, is_transient_fault
 from slackbot.steps import Resumption, resumption, resumption_of, step_requests
-from slackbot.store import LeaseLost, Review, ReviewStatus, Run, StepRequest, Store
+from slackbot.store import LeaseLost, Review, Run, StepRequest, Store
 from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ class Driver:
         self.catalog = catalog
         self.thread = thread
         self.metrics = metrics
-        self.approvers = approvers  # whom reminders name
         self._tasks: set[asyncio.Task] = set()
         # The runs this process holds leases on, and the task working on each: all renewed
         # in one statement per interval, however many runs are queued for a slot.
@@ -60,6 +60,7 @@ class Driver:
         # runs that wait keep their leases alive.
         self._slots = asyncio.Semaphore(max_concurrent_runs)
         self.inbox = Inbox(store, thread, approvers, self.spawn)  # status and App Home
+        self.due = DueWork(store, thread, metrics, self.inbox, approvers)  # expiry, reminders
 
     async def start_background_work(self) -> None:
         """Keep this process's leases; pick up runs whose driver died (crash, deploy) now and
@@ -89,44 +90,24 @@ class Driver:
             try:
                 for run in await self.store.claim_expired():
                     log.info("taking over run %s (its lease expired)", run.run_id)
-                    self.spawn(self.drive(run, recovering=True))
+                    self.begin(run, recovering=True)
             except Exception:
                 log.exception("recovery pass failed")
-            await self.run_due_work()
+            await self.due.run()
             await asyncio.sleep(self.store.lease_seconds / 3)
 
-    async def run_due_work(self) -> None:
-        """Expire steps nobody answered in time and send the reminders that are due. Any
-        replica may call this; the store hands each piece of work to exactly one."""
+    @contextlib.contextmanager
+    def hold(self, run_id: str) -> Iterator[None]:
+        """Keep renewing the lease of a run the current task works on (not driving it yet)."""
+        self.held[run_id] = asyncio.current_task()  # type: ignore[assignment]
         try:
-            expired = await self.store.expire_due() if self.store.expire_after else []
-            reminders = await self.store.claim_reminders() if self.store.remind_after else []
-        except Exception:
-            log.exception("could not read the work that is due")
-            return
-        for run, reviews in expired:
-            log.info("run %s expired: %d review(s) unanswered", run.run_id, len(reviews))
-            self.metrics.run_ended("expired")
-            with contextlib.suppress(SlackApiError):  # stored already; Slack only shows it
-                for review in reviews:
-                    await self.thread.show_review(run, review)
-                await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
-            await self.thread.show_root(run)
-            self.inbox.refresh(self.inbox.concerned(run, *reviews))
-        for run in reminders:
-            try:
-                await self._remind(run)
-            except Exception:  # its claim runs out and the next pass tries again
-                log.exception("could not send a reminder for run %s", run.run_id)
+            yield
+        finally:
+            del self.held[run_id]
 
-    async def _remind(self, run: Run) -> None:
-        reviews = await self.store.step_reviews(run.run_id, run.step)
-        open_ = [
-            r for r in reviews if r.status in (ReviewStatus.PENDING, ReviewStatus.AWAITING_NOTES)
-        ]
-        people = sorted(self.approvers) or [run.started_by]
-        await self.thread.post_reminder(run, people, open_)
-        await self.store.reminder_sent(run)
+    def begin(self, run: Run, **how: Any) -> None:
+        """Drive the run in the background (see `drive` for `how`)."""
+        self.spawn(self.drive(run, **how))
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         if self._closing:

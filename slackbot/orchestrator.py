@@ -151,19 +151,17 @@ class Orchestrator:
             return too_many.format(limit=full.limit)
         # Slack may be slow (retries, Retry-After): hold the lease meanwhile, or recovery
         # would take the run over and post a second root message.
-        self.driver.held[run.run_id] = asyncio.current_task()  # type: ignore[assignment]
         try:
-            ts = await self.thread.post_root(run)
+            with self.driver.hold(run.run_id):
+                ts = await self.thread.post_root(run)
         except SlackApiError as error:
             await self.store.delete_run(run.run_id)
             if error.response.get("error") in {"not_in_channel", "channel_not_found"}:
                 return NOT_IN_CHANNEL
             return f"I couldn't start: Slack answered `{error.response.get('error')}`."
-        finally:
-            del self.driver.held[run.run_id]
         await self.store.set_root_ts(run.run_id, ts)
         self.metrics.run_started()
-        self.driver.spawn(self.driver.drive(dataclasses.replace(run, root_ts=ts), fresh=True))
+        self.driver.begin(dataclasses.replace(run, root_ts=ts), fresh=True)
         return None
 
     @_told_on_failure
@@ -321,7 +319,7 @@ class Orchestrator:
             await self.thread.show_retry(before, message_ts, retried_by=user_id)
         await self.thread.show_root(run)
         # As after a crash: a message whose ts was not saved is found, not posted again.
-        self.driver.spawn(self.driver.drive(run, recovering=True))
+        self.driver.begin(run, recovering=True)
         return None
 
     def _may_answer(self, user_id: str) -> bool:
@@ -345,7 +343,7 @@ class Orchestrator:
         # wait for that, so the thread never shows "resuming" after the step's result).
         run = dataclasses.replace(decision.run, phase="resuming")
         shown = asyncio.ensure_future(self._show_answer(run, decision.review, message_ts))
-        self.driver.spawn(self.driver.drive(run, step=decision.step, shown=shown))
+        self.driver.begin(run, step=decision.step, shown=shown)
         await shown
         return None
 
@@ -368,7 +366,7 @@ class Orchestrator:
         await self.driver.start_background_work()
 
     async def run_due_work(self) -> None:
-        await self.driver.run_due_work()
+        await self.driver.due.run()
 
     async def wait_idle(self) -> None:
         await self.driver.wait_idle()

@@ -67,12 +67,7 @@ async def open_catalog(
 ) -> AsyncIterator[Catalog]:
     """The graphs to host: run here with our checkpointer and LLM, or on a LangGraph server."""
     if not settings.remote:
-        context = Context(
-            chat_model=_chat_model(settings),
-            max_workers=settings.max_workers,
-            max_revisions=settings.max_revisions,
-        )
-        yield await load_catalog(settings.graph_spec, checkpointer, context)
+        yield await load_catalog(settings.graph_spec, checkpointer, run_context(settings))
         return
     assert settings.langgraph_url
     # api_key=None (unset) keeps the SDK from reading a key from the environment on its own.
@@ -93,6 +88,15 @@ async def open_catalog(
             yield catalog  # a server that is down is waited for in the background
     finally:
         await client.aclose()
+
+
+def run_context(settings: Settings) -> Context:
+    """What local graph runs are given: the chat model and the knobs, from the settings."""
+    return Context(
+        chat_model=_chat_model(settings),
+        max_workers=settings.max_workers,
+        max_revisions=settings.max_revisions,
+    )
 
 
 def _chat_model(settings: Settings) -> BaseChatModel:

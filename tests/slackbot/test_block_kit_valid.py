@@ -17,38 +17,15 @@ from slackbot.reviews import KINDS, kind_for
 from slackbot.reviews.tools import expand
 from slackbot.store import Review, ReviewStatus, Run, RunStatus
 from slackbot.store.inbox import OpenReview
+from tests.slackbot.test_review_kinds import TRIAGE as FORM
+from tests.slackbot.test_review_kinds import UNION
 
 WHEN = 1_700_000_000.0
 HOSTILE = "<!here> & <@UEVE> [click](https://evil.example) @channel"
 HUGE = "word " * 10_000
 
-TRIAGE = {
-    "type": "object",
-    "title": "Triage",
-    "required": ["severity", "summary"],
-    "properties": {
-        "severity": {"enum": ["sev1", "sev2", "sev3"], "type": "string", "title": "Severity"},
-        "summary": {"type": "string", "description": "One line for the status page"},
-        "responders": {"type": "integer", "default": 1, "maximum": 10},
-        "ratio": {"type": "number"},
-        "page": {"type": "boolean"},
-        "teams": {"type": "array", "items": {"enum": ["web", "db"]}},
-        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-        "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
-    },
-}
-UNION = {
-    "oneOf": [{"$ref": "#/$defs/Retry"}, {"$ref": "#/$defs/Abort"}],
-    "discriminator": {"propertyName": "type"},
-    "$defs": {
-        "Retry": {"type": "object", "properties": {"type": {"const": "retry"}}},
-        "Abort": {
-            "type": "object",
-            "required": ["type", "reason"],
-            "properties": {"type": {"const": "abort"}, "reason": {"type": "string"}},
-        },
-    },
-}
+# test_review_kinds' schemas, with a number field too (forms render each type differently)
+TRIAGE = {**FORM, "properties": {**FORM["properties"], "ratio": {"type": "number"}}}
 TOOL_APPROVAL_SCHEMA = {
     "oneOf": [
         {"type": "object", "properties": {"type": {"const": "approve"}}, "required": ["type"]},

@@ -1,0 +1,66 @@
+"""Work that falls due while runs wait for people: steps that expire (fail closed) and
+reminders. Any replica may run it; the store hands each piece to exactly one."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from slackbot import blocks
+from slackbot.inbox import Inbox
+from slackbot.metrics import Metrics
+from slackbot.store import ReviewStatus, Run, Store
+from slackbot.thread import SlackThread
+
+log = logging.getLogger(__name__)
+
+
+class DueWork:
+    def __init__(
+        self,
+        store: Store,
+        thread: SlackThread,
+        metrics: Metrics,
+        inbox: Inbox,
+        approvers: frozenset[str],
+    ) -> None:
+        self.store = store
+        self.thread = thread
+        self.metrics = metrics
+        self.inbox = inbox
+        self.approvers = approvers  # whom reminders name (else who started the run)
+
+    async def run(self) -> None:
+        """Expire steps nobody answered in time and send the reminders that are due. Any
+        replica may call this; the store hands each piece of work to exactly one."""
+        try:
+            expired = await self.store.expire_due() if self.store.expire_after else []
+            reminders = await self.store.claim_reminders() if self.store.remind_after else []
+        except Exception:
+            log.exception("could not read the work that is due")
+            return
+        for run, reviews in expired:
+            log.info("run %s expired: %d review(s) unanswered", run.run_id, len(reviews))
+            self.metrics.run_ended("expired")
+            with contextlib.suppress(SlackApiError):  # stored already; Slack only shows it
+                for review in reviews:
+                    await self.thread.show_review(run, review)
+                await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
+            await self.thread.show_root(run)
+            self.inbox.refresh(self.inbox.concerned(run, *reviews))
+        for run in reminders:
+            try:
+                await self._remind(run)
+            except Exception:  # its claim runs out and the next pass tries again
+                log.exception("could not send a reminder for run %s", run.run_id)
+
+    async def _remind(self, run: Run) -> None:
+        reviews = await self.store.step_reviews(run.run_id, run.step)
+        open_ = [
+            r for r in reviews if r.status in (ReviewStatus.PENDING, ReviewStatus.AWAITING_NOTES)
+        ]
+        people = sorted(self.approvers) or [run.started_by]
+        await self.thread.post_reminder(run, people, open_)
+        await self.store.reminder_sent(run)
