@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,13 +109,28 @@ def _import_file(path: Path, base: Path) -> Any:
         raise GraphLoadError(f"ORCHESTRATE_GRAPH: there is no file {path}")
     if str(base.resolve()) not in sys.path:
         sys.path.insert(0, str(base.resolve()))  # as langgraph.json's "dependencies": ["."]
-    name = f"orchestrate_graph_{abs(hash(str(path)))}"
+    name = module_name(path, base)
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, "__file__", None) == str(path):
+        return loaded  # a second graph of the same file: its classes stay the same objects
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def module_name(path: Path, base: Path) -> str:
+    """The name a graph file is imported under: the checkpoints store the classes it defines
+    (a pydantic model in the state) by module and name, so it must be the same in every
+    process and on every replica. Built from the path relative to the base (the working
+    directory or the langgraph.json), as the LangGraph server does: never from `hash()`,
+    which Python salts per process, nor, when avoidable, from an absolute path."""
+    base = base.resolve()
+    relative = path.relative_to(base) if path.is_relative_to(base) else path
+    parts = [re.sub(r"\W", "_", part) for part in relative.with_suffix("").parts if part != "/"]
+    return "orchestrate_graph__" + "__".join(parts)
 
 
 async def compile_graph(
@@ -127,7 +143,12 @@ async def compile_graph(
     if isinstance(found, StateGraph):
         return found.compile(checkpointer=checkpointer)
     if isinstance(found, Pregel):
-        return found.copy(update={"checkpointer": checkpointer})
+        bound = found.copy(update={"checkpointer": checkpointer})
+        # `copy` drops the classes the graph's schemas allow the checkpointer to load back
+        # (LANGGRAPH_STRICT_MSGPACK): without them a pydantic object in the state comes back
+        # from a checkpoint as a plain dict.
+        bound._serde_allowlist = getattr(found, "_serde_allowlist", None)
+        return bound
     raise GraphLoadError(
         f"graph {source.name!r}: {source.spec} is a {type(found).__name__}, not a LangGraph"
         " graph (a compiled graph, a StateGraph, or a function returning one)"
