@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from graphs.graph import build_graph
 from slackbot.engine.base import Engine
-from slackbot.engine.inputs import InputField, InputSpec, input_spec, output_keys
+from slackbot.engine.inputs import InputError, InputSpec, input_spec, json_keys, output_keys
 from slackbot.engine.loading import (
     GraphLoadError,
     compile_graph,
@@ -36,11 +37,14 @@ from slackbot.engine.remote import (
     server_calls,
     server_problem,
 )
+from slackbot.notices import NO_SUCH_GRAPH, topic_problem
 from slackbot.safe_text import neutralize
 
 log = logging.getLogger(__name__)
 
 BUILTIN = "orchestrate"
+BUILTIN_EXAMPLE = "a launch plan for the Berlin office"
+_NAME = re.compile(r"[A-Za-z][\w-]{0,63}")  # a word that may be meant as a graph's name
 BUILTIN_DESCRIPTION = (
     "Plans the work, drafts it with 2–3 worker agents for you to approve or revise, then sums up."
 )
@@ -67,12 +71,56 @@ class Catalog:
 
     def pick(self, text: str) -> tuple[HostedGraph, str]:
         """(the graph the text names, the rest); the default graph takes all of it otherwise."""
+        named, rest = self._named(text)
+        return (named, rest) if named else (self.default, text.strip())
+
+    def _named(self, text: str) -> tuple[HostedGraph | None, str]:
         words = text.strip().split(maxsplit=1)
         if len(self.graphs) > 1 and words:
             chosen = {n.lower(): g for n, g in self.graphs.items()}.get(words[0].lower())
             if chosen:
                 return chosen, words[1] if len(words) > 1 else ""
-        return self.default, text.strip()
+        return None, text.strip()
+
+    def prepare(self, text: str) -> tuple[HostedGraph, str, Any]:
+        """(the graph, its text, its input) for `/orchestrate <text>`; InputError with the one
+        line to show when nothing can start. With several graphs, a first word that names none
+        and looks like a name is "no such graph" unless the default graph takes plain text."""
+        named, rest = self._named(text)
+        graph = named or self.default
+        if problem := topic_problem(rest):
+            if graph.builtin or rest:
+                raise InputError(problem)  # the built-in usage, or a text that is too long
+            raise InputError(self._usage(graph))
+        try:
+            return graph, rest, graph.inputs.build(rest)
+        except InputError as error:
+            word = rest.split(maxsplit=1)[0]
+            if named is None and self._no_such_graph(word):
+                listed = ", ".join(f"`{neutralize(n)}`" for n in self.graphs)
+                told = NO_SUCH_GRAPH.format(name=neutralize(word), graphs=listed)
+            else:
+                told = f"{neutralize(str(error))} For example {self._example(graph)}."
+            raise InputError(told) from None
+
+    def _no_such_graph(self, word: str) -> bool:
+        """A first word meant as a graph's name: the default graph cannot take plain text."""
+        several = len(self.graphs) > 1
+        return several and not self.default.inputs.takes_text and bool(_NAME.fullmatch(word))
+
+    def _usage(self, graph: HostedGraph) -> str:
+        takes = neutralize(graph.inputs.describe())
+        return f"`{neutralize(graph.name)}` takes {takes}, for example {self._example(graph)}."
+
+    def _takes(self, graph: HostedGraph) -> str:
+        takes = neutralize(graph.inputs.describe())
+        return f"Takes {takes}, for example {self._example(graph)}."
+
+    def _example(self, graph: HostedGraph) -> str:
+        if graph.builtin:
+            return f"`/orchestrate {BUILTIN_EXAMPLE}`"
+        name = f"{graph.name} " if len(self.graphs) > 1 else ""
+        return f"`/orchestrate {neutralize(name + graph.inputs.example())}`"
 
     def unavailable(self) -> str | None:
         """Why no run can start now (a LangGraph server that is down), else None."""
@@ -86,23 +134,25 @@ class Catalog:
         for graph in self.graphs.values():
             default = " (default)" if graph is self.default and len(self.graphs) > 1 else ""
             about = neutralize(graph.description) or "_no description_"
-            takes = neutralize(graph.inputs.describe())
-            lines.append(f"• `{neutralize(graph.name)}`{default}: {about} Takes {takes}.")
+            lines.append(f"• `{neutralize(graph.name)}`{default}: {about} {self._takes(graph)}")
         if len(self.graphs) > 1:
-            lines.append("Usage: `/orchestrate &lt;graph&gt; &lt;text&gt;`, for example")
-            lines.append(f"`/orchestrate {neutralize(self.default.name)} …`")
+            lines.append(
+                "Usage: `/orchestrate &lt;graph&gt; &lt;input&gt;`; without a graph's name the"
+                f" input goes to `{neutralize(self.default.name)}`."
+            )
         else:
-            lines.append("Usage: `/orchestrate &lt;text&gt;`")
+            lines.append("Usage: `/orchestrate &lt;input&gt;`")
         lines.append("`/orchestrate status` lists the runs waiting for people in this channel.")
         return "\n".join(lines)
 
 
 def builtin_graph(checkpointer: BaseCheckpointSaver, context: Any) -> HostedGraph:
+    graph = build_graph(checkpointer)
     return HostedGraph(
         name=BUILTIN,
         description=BUILTIN_DESCRIPTION,
-        engine=LocalEngine(build_graph(checkpointer), context),
-        inputs=InputSpec((InputField("topic", "str", True),)),
+        engine=LocalEngine(graph, context),
+        inputs=input_spec(graph),
         builtin=True,
     )
 
@@ -142,15 +192,6 @@ async def load_catalog(
 
 # -- a graph on a LangGraph server -----------------------------------------------------------
 
-_JSON_TYPES = {
-    "string": "str",
-    "integer": "int",
-    "number": "float",
-    "boolean": "bool",
-    "array": "list",
-    "object": "dict",
-    "null": "None",
-}
 _MAX_ASSISTANTS = 1_000
 
 
@@ -170,7 +211,8 @@ async def remote_graph(remote: RemoteSource) -> HostedGraph:
             isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code >= 500
         )
         raise GraphLoadError(f"LANGGRAPH_URL: {error}", exit_code=1 if failed else 2) from None
-    inputs = json_input_spec(schemas.get("input_schema"))
+    schema = schemas.get("input_schema")
+    inputs = InputSpec(schema if isinstance(schema, dict) else None)
     return HostedGraph(
         name=str(assistant.get("name") or assistant["graph_id"]),
         description=" ".join(str(assistant.get("description") or "").split()),
@@ -370,6 +412,11 @@ class RemoteCatalog(Catalog):
             raise self._not_loaded()
         return super().pick(text)
 
+    def prepare(self, text: str) -> tuple[HostedGraph, str, Any]:
+        if not self.loaded:
+            raise self._not_loaded()
+        return super().prepare(text)
+
     def help_text(self) -> str:
         return self.unavailable() or super().help_text()
 
@@ -385,41 +432,5 @@ def _waiting_for(remote: RemoteSource) -> HostedGraph:
         name=remote.assistant_id or "langgraph",
         description=f"the graph of the LangGraph server at {remote.url}, once it answers",
         engine=RemoteEngine(remote.client, remote.assistant_id or "", url=remote.url),
-        inputs=InputSpec(()),
+        inputs=InputSpec(),
     )
-
-
-def json_input_spec(schema: Any) -> InputSpec:
-    """A JSON Schema (the server's view of a graph's input) as the fields /orchestrate fills."""
-    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
-        return InputSpec(())
-    required = set(schema.get("required") or ())
-    return InputSpec(
-        tuple(
-            InputField(name, _json_type(prop), name in required)
-            for name, prop in schema["properties"].items()
-        )
-    )
-
-
-def json_keys(schema: Any) -> tuple[str, ...] | None:
-    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
-        return None
-    return tuple(schema["properties"])
-
-
-def _json_type(prop: Any) -> str:
-    """A readable type name, spelled as the local engine spells Python's (`str`, `list[int]`)."""
-    if not isinstance(prop, dict):
-        return "any"
-    if "$ref" in prop:
-        return str(prop["$ref"]).rsplit("/", 1)[-1]
-    for union in ("anyOf", "oneOf"):
-        if isinstance(prop.get(union), list):
-            return " | ".join(dict.fromkeys(_json_type(p) for p in prop[union]))
-    kind = prop.get("type")
-    if isinstance(kind, list):
-        return " | ".join(_JSON_TYPES.get(k, str(k)) for k in kind)
-    if kind == "array" and isinstance(prop.get("items"), dict):
-        return f"list[{_json_type(prop['items'])}]"
-    return _JSON_TYPES.get(kind, "any") if isinstance(kind, str) else "any"

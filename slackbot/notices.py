@@ -24,6 +24,9 @@ TOO_LONG = (
     "Shorten it to the gist: the workers read only this text and your revision notes."
 )
 HELP = "help"
+NO_SUCH_GRAPH = (
+    "There is no graph `{name}` here; there are {graphs}. `/orchestrate help` says what each takes."
+)
 NOT_IN_CHANNEL = (
     "I'm not a member of this channel, so I can't post or read replies here. "
     "Invite me with `/invite @orchestrator` and run the command again."

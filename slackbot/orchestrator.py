@@ -20,7 +20,7 @@ from graphs.review import APPROVE
 from slackbot import blocks
 from slackbot.catalog import Catalog
 from slackbot.driver import Driver
-from slackbot.engine.inputs import InputError, build_input
+from slackbot.engine.inputs import InputError
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import (
@@ -38,7 +38,6 @@ from slackbot.notices import (
     TOO_MANY_HERE,
     TOO_MANY_OF_YOURS,
     describe,
-    topic_problem,
 )
 from slackbot.reviews import KINDS
 from slackbot.steps import control_at
@@ -119,23 +118,18 @@ class Orchestrator:
             return self.catalog.help_text()
         if unavailable := self.catalog.unavailable():  # a LangGraph server that is down
             return unavailable
-        graph, rest = self.catalog.pick(text)
-        problem = topic_problem(rest)
-        if problem:
-            return problem if graph.builtin else f"{problem}\n{self.catalog.help_text()}"
         try:
-            build_input(graph.inputs, rest)
+            self.catalog.prepare(text)
         except InputError as error:
-            return f"{error} See `/orchestrate help`."
+            return str(error)
         return None
 
     @_told_on_failure
     async def start(self, *, team_id: str, channel_id: str, user_id: str, topic: str) -> str | None:
-        graph, text = self.catalog.pick(topic)
         try:
-            graph_input = build_input(graph.inputs, text)
+            graph, text, graph_input = self.catalog.prepare(topic)
         except InputError as error:
-            return f"{error} See `/orchestrate help`."
+            return str(error)
         try:
             run = await self.store.create_run(
                 team_id=team_id,

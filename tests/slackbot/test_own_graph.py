@@ -283,7 +283,10 @@ async def test_help_lists_graphs_and_bad_input_is_refused_before_anything_starts
         assert f"`{name}`" in body
     assert "Approve a payment" in body and "Takes text (becomes `request`)" in body
     status, body = await slack.slash_command(ANA, CHANNEL, "signoff")
-    assert "Usage" in body
+    assert body == (
+        "`signoff` takes text (becomes `request`), for example"
+        " `/orchestrate signoff &lt;request&gt;`."
+    )
     assert slack.roots(CHANNEL) == []
 
 

@@ -13,6 +13,7 @@ from tests.slackbot.test_own_graph import next_open, press, result, start
 
 QUOTES = '''
 """Quote a price: the quote is a pydantic object in the state."""
+from __future__ import annotations
 
 from pydantic import BaseModel
 from typing_extensions import NotRequired, TypedDict
