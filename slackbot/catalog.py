@@ -117,10 +117,15 @@ class Catalog:
         return f"Takes {takes}, for example {self._example(graph)}."
 
     def _example(self, graph: HostedGraph) -> str:
+        return f"`{neutralize(self.example_command(graph))}`"
+
+    def example_command(self, graph: HostedGraph | None = None) -> str:
+        """A command that starts the graph (the default one), as a person types it."""
+        graph = graph or self.default
         if graph.builtin:
-            return f"`/orchestrate {BUILTIN_EXAMPLE}`"
+            return f"/orchestrate {BUILTIN_EXAMPLE}"
         name = f"{graph.name} " if len(self.graphs) > 1 else ""
-        return f"`/orchestrate {neutralize(name + graph.inputs.example())}`"
+        return f"/orchestrate {name}{graph.inputs.example()}"
 
     def unavailable(self) -> str | None:
         """Why no run can start now (a LangGraph server that is down), else None."""

@@ -207,6 +207,7 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
         mode = " (the app in Socket Mode)" if args.socket_mode else ""
         async with running_app(settings, host="127.0.0.1") as app:
             workspace.app_url = app.url
+            workspace.example = app.services.orchestrator.catalog.example_command()
             if args.script:
                 ana, ben = list(PEOPLE)
                 try:

@@ -34,6 +34,7 @@ class DemoWorkspace(SlackEmulator):
         super().__init__(**kwargs)
         self.add_channel(CHANNEL, *PEOPLE)
         self.notices: list[dict[str, Any]] = []  # ephemeral answers, as the page shows them
+        self.example = "/orchestrate a launch plan for the Berlin office"  # the page's hint
         self.state_file = state_file
         self._save_timer: asyncio.TimerHandle | None = None
         if state_file and state_file.exists():
@@ -128,6 +129,7 @@ class DemoWorkspace(SlackEmulator):
                 "people": PEOPLE,
                 "messages": [m.as_slack() | {"edited": m.edited} for m in messages],
                 "notices": self.notices[-NOTICES_SENT:],
+                "example": self.example,
                 "views": {user: self.open_views(user) for user in PEOPLE},
                 "homes": {user: self.homes.get(user) for user in PEOPLE},
             }
