@@ -10,6 +10,7 @@ from typing import Any
 
 from slackbot.reviews import KINDS, WORKER, Form
 from slackbot.reviews.readable import fields_blocks
+from slackbot.reviews.refusals import refusal_note
 from slackbot.safe_text import clip, neutralize, quote
 from slackbot.store import Review, ReviewStatus, Run
 from slackbot.store.models import BUILTIN_GRAPH
@@ -258,7 +259,11 @@ def kind_review_message(review: Review) -> Message:
             button["style"] = control.style
         buttons.append(button)
     actions = {"type": "actions", "block_id": f"review-{review.review_id}", "elements": buttons}
-    return Message(text=clip(f"Answer needed: {title}", FALLBACK_LIMIT), blocks=[*body, actions])
+    refused = refusal_note(review, kind)
+    notes = [_mrkdwn(refused)] if refused else []
+    return Message(
+        text=clip(f"Answer needed: {title}", FALLBACK_LIMIT), blocks=[*body, *notes, actions]
+    )
 
 
 def form_view(review: Review, control: int, form: Form) -> dict[str, Any]:

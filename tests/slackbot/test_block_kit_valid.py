@@ -118,6 +118,8 @@ def kind_reviews() -> dict[str, Review]:
     }
     for key, request in expand("k", BATCH):
         found[f"tool-batched-{key}"] = a_review(request, kind="tool_call")
+    refusal = {"answer": {"decision": HUGE}, "by": "UEVE", "at": WHEN, "error": HOSTILE + HUGE}
+    found["typed-refused"] = a_review("Sign off?", TRIAGE, refusals=(refusal,) * 2)
     return found
 
 
