@@ -18,6 +18,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from slackbot.reviews.base import ReviewKind
+from slackbot.reviews.readable import clip_words
 from slackbot.safe_text import neutralize
 from slackbot.store import Review, ReviewStatus
 
@@ -56,17 +57,6 @@ def _pydantic_problems(lines: list[str]) -> list[str]:
         problems.append(f"{field}: {problem}" if field else problem)
         field = None
     return problems
-
-
-def clip_words(text: str, limit: int) -> str:
-    """`text` up to `limit` characters, cut after a whole word (and never inside a link)."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:") + "…"
 
 
 def refused_reviews(

@@ -47,6 +47,8 @@ async def test_batched_two_calls_one_approved_one_edited(slack, llm_server, agen
         assert list(buttons(email)) == ["Approve", "Edit", "Reject", "Respond"]
         assert list(buttons(ticket)) == ["Approve", "Edit", "Reject"]
         assert "send_email" in block_text(email) and "ana@example.com" in block_text(email)
+        # the middleware's default description lists the arguments too: shown once
+        assert block_text(email).count("ana@example.com") == 1, block_text(email)
         assert "Tool call 2 of 2" in block_text(ticket)
 
         await press(slack, email, "Approve")
