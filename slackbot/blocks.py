@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slackbot.reviews import KINDS, WORKER, Form
-from slackbot.reviews.readable import fields_blocks
+from slackbot.reviews.readable import clip_words, fields_blocks, one_line, says_no
+from slackbot.reviews.refusals import refusal_note
 from slackbot.safe_text import clip, neutralize, quote
 from slackbot.store import Review, ReviewStatus, Run
 from slackbot.store.models import BUILTIN_GRAPH
@@ -120,7 +121,7 @@ def root_message(run: Run, decided: int = 0, total: int = 0) -> Message:
     status = phases.get(run.phase, run.phase).format(
         decided=decided,
         total=total,
-        error=neutralize(clip(run.error or "error", 200)),
+        error=neutralize(clip_words(one_line(run.error or "error"), 200)),
         round=f" · round {run.step}" if run.step > 1 else "",
         ended_by=run.ended_by,
         since=slack_date(run.waiting_since or 0),
@@ -210,7 +211,7 @@ def summary_message(summary: str, plan_note: str = "", model: str | None = None)
 
 
 def failure_message(run: Run, retried_by: str | None = None) -> Message:
-    error = neutralize(clip(run.error or "unknown error", 1_000))
+    error = neutralize(clip_words(one_line(run.error or "unknown error"), 1_000))
     blocks: list[Block] = [_mrkdwn(f"⚠️ *The run stopped:* {error}")]
     if retried_by:
         blocks.append(_context(f"🔁 Retried by <@{retried_by}>"))
@@ -242,7 +243,8 @@ def kind_review_message(review: Review) -> Message:
         )
     if review.status == ReviewStatus.DECIDED:
         when = slack_date(review.decided_at or 0)
-        answered = f"✅ <@{review.decided_by}> answered *{kind.describe(review)}* · {when}"
+        mark = "🚫" if says_no(review.answer) else "✅"
+        answered = f"{mark} <@{review.decided_by}> answered *{kind.describe(review)}* · {when}"
         return Message(
             text=clip(f"Answered: {title}", FALLBACK_LIMIT), blocks=[*body, _context(answered)]
         )
@@ -258,7 +260,11 @@ def kind_review_message(review: Review) -> Message:
             button["style"] = control.style
         buttons.append(button)
     actions = {"type": "actions", "block_id": f"review-{review.review_id}", "elements": buttons}
-    return Message(text=clip(f"Answer needed: {title}", FALLBACK_LIMIT), blocks=[*body, actions])
+    refused = refusal_note(review, kind)
+    notes = [_mrkdwn(refused)] if refused else []
+    return Message(
+        text=clip(f"Answer needed: {title}", FALLBACK_LIMIT), blocks=[*body, *notes, actions]
+    )
 
 
 def form_view(review: Review, control: int, form: Form) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any
 
+from langgraph.errors import is_invalid_resume
 from slack_sdk.errors import SlackApiError
 
 from slackbot import blocks
@@ -22,10 +23,12 @@ from slackbot.catalog import Catalog, HostedGraph
 from slackbot.due import DueWork
 from slackbot.engine.base import Engine, GraphState
 from slackbot.engine.plain import to_plain
+from slackbot.engine.remote import RefusedAnswer
 from slackbot.inbox import Inbox
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import describe, is_transient_fault
+from slackbot.reviews.refusals import readable_error, refused_reviews
 from slackbot.steps import Resumption, resumption, resumption_of, step_requests
 from slackbot.store import LeaseLost, Review, Run, StepRequest, Store
 from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
@@ -206,7 +209,7 @@ class Driver:
         # The state the graph stopped in, when known without reading the checkpoint back.
         state: GraphState | None = None
         if step:
-            state = await self._resume(engine, run_id, resumption_of(step))
+            state = await self._resume(engine, run, resumption_of(step))
         elif fresh:
             state = await engine.start(run_id, graph_input)
         for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
@@ -217,13 +220,13 @@ class Driver:
             if requests:
                 answers = await self.store.decided_answers(run_id) if read else {}
                 if any(r.key in answers for r in requests):  # answered before a crash
-                    state = await self._resume(engine, run_id, resumption(state, answers))
+                    state = await self._resume(engine, run, resumption(state, answers))
                     continue
                 await _settled(shown)
                 run, step = await self._open_step(run, requests, recovering)
                 if not step:
                     return  # waiting for people
-                state = await self._resume(engine, run_id, resumption_of(step))
+                state = await self._resume(engine, run, resumption_of(step))
             elif not state.started:
                 if run.step > 0:  # it had reached a step: its thread was deleted meanwhile
                     raise engine.lost(run_id)
@@ -236,14 +239,45 @@ class Driver:
                 return
         raise RuntimeError("the graph made no progress")
 
-    async def _resume(self, engine: Engine, run_id: str, how: Resumption) -> GraphState | None:
-        self.metrics.step_resuming(run_id)
+    async def _resume(self, engine: Engine, run: Run, how: Resumption) -> GraphState | None:
+        self.metrics.step_resuming(run.run_id)
         if how.answers is not None:
-            return await engine.resume(run_id, how.answers)
+            try:
+                return await engine.resume(run.run_id, how.answers)
+            except Exception as error:
+                if not await self._reopen_refused(engine, run, error):
+                    raise
+                return None  # the step waits again for the reopened reviews
+        run_id = run.run_id
         if how.edit is not None:
             await engine.update(run_id, how.edit)
             return None
         return await engine.proceed(run_id)
+
+    async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:
+        """The graph refused answers of the step (a typed interrupt's model raised
+        `ValidationError`): open those reviews again, their answers kept as refused, and show
+        why on each. False when the error is not that (the run stops as for any error)."""
+        certain = is_invalid_resume(error)
+        if not (certain or isinstance(error, RefusedAnswer)):
+            return False
+        text = error.detail if isinstance(error, RefusedAnswer) else str(error)
+        current = await self.store.get_run(run.run_id)
+        if current is None:
+            return False
+        step = await self.store.step_reviews(run.run_id, current.step)
+        waiting = {i.id for i in (await engine.state(run.run_id)).interrupts}
+        refused = refused_reviews(step, waiting, text, certain)
+        if not refused:
+            return False
+        line = readable_error(text)
+        log.info("run %s: the graph refused %d answer(s): %s", run.run_id, len(refused), line)
+        reopened = await self.store.reopen(run.run_id, {r.review_id: line for r in refused})
+        for review in reopened:
+            await self.thread.show_review(current, review)
+        waiting = dataclasses.replace(current, phase="waiting")
+        await self.thread.show_root(waiting, len(step) - len(reopened), len(step), again=True)
+        return True
 
     async def _open_step(
         self, run: Run, requests: list[StepRequest], recovering: bool

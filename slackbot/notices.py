@@ -10,6 +10,7 @@ import openai
 from slack_sdk.errors import SlackApiError
 
 from slackbot.engine.remote import LangGraphServerError
+from slackbot.reviews.refusals import readable_error
 from slackbot.store import Outcome
 from slackbot.store.retry import is_transient
 
@@ -103,4 +104,4 @@ def describe(error: BaseException) -> str:
         return f"the LLM call failed ({type(error).__name__})"
     if isinstance(error, SlackApiError):
         return f"Slack refused a call ({error.response.get('error', 'error')})"
-    return f"{type(error).__name__}: {str(error)[:200]}"
+    return f"{type(error).__name__}: {readable_error(str(error), 200)}"

@@ -58,10 +58,15 @@ class SlackThread:
         )
         return response["ts"]
 
-    async def show_root(self, run: Run, decided: int = 0, total: int = 0) -> None:
-        """Show progress on the root message: at once when final, else coalesced."""
+    async def show_root(
+        self, run: Run, decided: int = 0, total: int = 0, again: bool = False
+    ) -> None:
+        """Show progress on the root message: at once when final, else coalesced. `again`: the
+        step waits again (the graph refused an answer), though it had reached resuming."""
         if not run.root_ts:
             return
+        if again:
+            self._root_pending.pop(run.run_id, None)
         if run.phase in _FINAL:
             timer = self._root_timers.pop(run.run_id, None)
             if timer:

@@ -33,6 +33,16 @@ class LangGraphServerError(RuntimeError):
     """The LangGraph server failed us; the message is one line for the Slack thread."""
 
 
+class RefusedAnswer(LangGraphServerError):
+    """A resume failed on the server with `ValidationError`: a typed interrupt's model may
+    have refused an answer (the server keeps no `is_invalid_resume` mark; the driver matches
+    the model named in `detail`, pydantic's whole text, against the step's schemas)."""
+
+    def __init__(self, line: str, detail: str) -> None:
+        super().__init__(line)
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class RemoteSource:
     """A LangGraph server to drive graphs on (`LANGGRAPH_URL`), and which of its graphs."""
@@ -151,7 +161,7 @@ class RemoteEngine:
         await self._run(tid, input=graph_input)
 
     async def resume(self, thread_id: str, answers: dict[str, Any]) -> None:
-        await self._run(server_thread_id(thread_id), command={"resume": answers})
+        await self._run(server_thread_id(thread_id), resuming=True, command={"resume": answers})
 
     async def proceed(self, thread_id: str) -> None:
         await self._run(server_thread_id(thread_id), input=None)
@@ -167,7 +177,7 @@ class RemoteEngine:
             " progress with it, so it is not started over; start a new run with /orchestrate"
         )
 
-    async def _run(self, tid: str, **run: Any) -> None:
+    async def _run(self, tid: str, resuming: bool = False, **run: Any) -> None:
         if self.context:
             run["context"] = self.context
         with server_calls(self.url):
@@ -179,7 +189,7 @@ class RemoteEngine:
                 if await self._thread_gone(tid):
                     raise self.lost(tid) from None
                 raise
-            await self._join(tid, created["run_id"])
+            await self._join(tid, created["run_id"], resuming=resuming)
 
     async def _thread_gone(self, tid: str) -> bool:
         try:
@@ -193,8 +203,11 @@ class RemoteEngine:
             for active in await self.client.runs.list(tid, status=status, limit=100):
                 await self._join(tid, active["run_id"], raise_error=False)
 
-    async def _join(self, tid: str, run_id: str, raise_error: bool = True) -> None:
-        """Wait for the run to end; raise when it did not end well."""
+    async def _join(
+        self, tid: str, run_id: str, raise_error: bool = True, resuming: bool = False
+    ) -> None:
+        """Wait for the run to end; raise when it did not end well (`RefusedAnswer` when a
+        resume failed on a `ValidationError`)."""
         while True:
             try:
                 outcome = await self.client.runs.join(tid, run_id)
@@ -206,9 +219,10 @@ class RemoteEngine:
         failure = outcome.get("__error__") if isinstance(outcome, dict) else None
         if isinstance(failure, dict):
             what = " ".join(f"{failure.get('error')}: {failure.get('message')}".split())
-            raise LangGraphServerError(
-                f"the graph failed on the LangGraph server: {what[:_DETAIL_CHARS]}"
-            )
+            line = f"the graph failed on the LangGraph server: {what[:_DETAIL_CHARS]}"
+            if resuming and failure.get("error") == "ValidationError":
+                raise RefusedAnswer(line, str(failure.get("message") or ""))
+            raise LangGraphServerError(line)
         status = (await self.client.runs.get(tid, run_id)).get("status")
         if status != "success":
             raise LangGraphServerError(f"the run on the LangGraph server ended as {status!r}")

@@ -206,12 +206,11 @@ def validate(answer: Any, schema: Schema, fields: list[Field]) -> dict[str, str]
         found = sorted(validator.iter_errors(answer), key=lambda e: list(e.absolute_path))
     except SchemaError:
         return {}  # a schema jsonschema cannot use: LangGraph still validates typed answers
-    by_name = {f.name: f.block_id for f in fields}
+    by_name = {f.name: f for f in fields}
     errors: dict[str, str] = {}
     for error in found:
-        name = _field_name(error)
-        block = by_name.get(name) or fields[0].block_id
-        errors.setdefault(block, _message(error))
+        field = by_name.get(_field_name(error)) or fields[0]
+        errors.setdefault(field.block_id, _message(error, field))
     return errors
 
 
@@ -223,9 +222,29 @@ def _field_name(error: Any) -> str | None:
     return path[0] if path and isinstance(path[0], str) else None
 
 
-def _message(error: Any) -> str:
+_KINDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "boolean": "yes or no",
+    "array": "a list",
+    "object": "an object",
+    "null": "empty",
+}
+
+
+def _message(error: Any, field: Field) -> str:
+    """What is wrong, in words: never a raw pattern or a type's name from the schema."""
+    label = str(field.schema.get("title") or field.name or "answer")
     if error.validator == "required":
         return "This field is required."
     if error.validator == "enum":
         return clip("Choose one of: " + ", ".join(map(str, error.validator_value)), 150)
+    if error.validator in ("pattern", "format"):
+        return clip(f"This is not a valid {label}.", 150)
+    if error.validator == "type":
+        wanted = error.validator_value
+        kinds = [wanted] if isinstance(wanted, str) else list(wanted)
+        words = " or ".join(_KINDS.get(k, str(k)) for k in kinds)
+        return clip(f"{label} must be {words}.", 150)
     return clip(error.message, 150)

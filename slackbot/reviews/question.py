@@ -1,11 +1,14 @@
 """Interrupts without a schema: options as buttons, or an Answer form with one text input.
 
 A dict with an `options` list of at most 25 strings → a button per option, answering with that
-exact string. Anything else → Answer, answering with the text typed.
+exact string. Anything else → Answer, answering with the text typed (parsed when it is a JSON
+object, list, number or boolean, as LangGraph Studio does).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from slackbot.reviews import forms
@@ -16,7 +19,12 @@ from slackbot.safe_text import clip, neutralize
 from slackbot.store import Review
 
 MAX_OPTIONS = 25  # Slack's limit of elements in one actions block
-_TEXT = {"type": "string", "title": "Your answer"}
+_TEXT = {
+    "type": "string",
+    "title": "Your answer",
+    "description": "Sent as text. Valid JSON (an object, a list, a number, true or false) is"
+    ' sent as JSON, as LangGraph Studio does: {"action": "approve"}.',
+}
 
 
 def options_of(value: Any) -> list[str] | None:
@@ -28,6 +36,19 @@ def options_of(value: Any) -> list[str] | None:
     ):
         return options
     return None
+
+
+def as_json(text: str) -> Any:
+    """A typed answer that is a JSON object, list, number or boolean, as that value (the docs'
+    own untyped interrupts read `answer["action"]` or check `isinstance(answer, int)`); any
+    other text (a JSON string or null too) stays the text as typed."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, Infinity: not JSON
+        return text
+    return value if isinstance(value, dict | list | bool | int | float) else text
 
 
 class QuestionKind:
@@ -59,7 +80,7 @@ class QuestionKind:
         answer, errors = forms.read_answer(fields, values)
         if not errors and not (isinstance(answer, str) and answer.strip()):
             errors = {fields[0].block_id: "Write an answer."}
-        return FormAnswer(answer=None if errors else answer, errors=errors)
+        return FormAnswer(answer=None if errors else as_json(answer), errors=errors)
 
     def describe(self, review: Review) -> str:
         return describe_answer(review.answer)

@@ -82,7 +82,10 @@ def fields_blocks(values: dict[str, Any], max_blocks: int = 20) -> list[dict[str
 
 
 def value_blocks(value: Any) -> list[dict[str, Any]]:
-    """Any value: a dict as fields, a string as a quote, anything else as a code block."""
+    """Any value: a dict as fields, a string as a quote, anything else as a code block; None
+    (nothing besides the question) as nothing."""
+    if value is None:
+        return []
     if isinstance(value, dict):
         return fields_blocks(value) if value else []
     if isinstance(value, str):
@@ -100,3 +103,36 @@ def question_of(value: Any) -> tuple[str | None, Any]:
                 rest = {k: v for k, v in value.items() if k != key}
                 return value[key], rest
     return None, value
+
+
+def one_line(text: str) -> str:
+    """Text on one line (bold and italics in mrkdwn do not span lines)."""
+    return " ".join(text.split())
+
+
+def clip_words(text: str, limit: int) -> str:
+    """`text` up to `limit` characters, cut after a whole word (so never inside a link)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
+_NO = {"reject", "rejected", "deny", "denied", "decline", "declined", "no", "ignore", "abort"}
+_VERDICT_KEYS = ("type", "decision", "action", "approved", "approve")
+
+
+def says_no(answer: Any) -> bool:
+    """Whether an answer turns the request down (a Reject, No, `decision: reject`…)."""
+    if isinstance(answer, list) and len(answer) == 1:  # an Agent Inbox response
+        answer = answer[0]
+    if answer is False:
+        return True
+    if isinstance(answer, str):
+        return answer.strip().lower() in _NO
+    if isinstance(answer, dict):
+        return any(says_no(answer.get(key)) for key in _VERDICT_KEYS if key in answer)
+    return False

@@ -14,7 +14,15 @@ from typing import Any
 
 from slackbot.reviews import forms
 from slackbot.reviews.base import Control, Form, FormAnswer
-from slackbot.reviews.readable import code, context, header, inline, is_short, section
+from slackbot.reviews.readable import (
+    code,
+    context,
+    fields_blocks,
+    header,
+    inline,
+    one_line,
+    section,
+)
 from slackbot.reviews.schema import branches, const_of, resolve
 from slackbot.safe_text import clip, neutralize
 from slackbot.store import Review
@@ -80,26 +88,26 @@ def batch_of(review: Review) -> tuple[str, int] | None:
 
 
 def call_blocks(name: str, args: Any, description: str, note: str = "") -> list[dict[str, Any]]:
-    """The tool, its arguments (short scalars as fields, the rest as code) and why."""
+    """The tool, why, and its arguments once: short ones as fields, long text as a quote with
+    its lines, anything else as code."""
     blocks = [header(f"🛠️ {name}")]
+    description = _without_listed_args(description, name)
     if description:
         blocks.append(section(clip(neutralize(description), 2_900)))
-    if isinstance(args, dict) and args:
-        short = {k: v for k, v in args.items() if is_short(v)}
-        if short:
-            fields = [
-                {"type": "mrkdwn", "text": clip(f"*{neutralize(str(k))}*\n{inline(v)}", 2_000)}
-                for k, v in list(short.items())[:10]
-            ]
-            blocks.append({"type": "section", "fields": fields})
-        rest = {k: v for k, v in args.items() if k not in short or k not in list(short)[:10]}
-        if rest:
-            blocks.append(section(code(rest)))
-    elif args not in (None, {}):
+    if isinstance(args, dict):
+        blocks += fields_blocks(args, max_blocks=30)
+    elif args is not None:
         blocks.append(section(code(args)))
     if note:
         blocks.append(context(note))
     return blocks
+
+
+def _without_listed_args(description: str, name: str) -> str:
+    """The middleware's default description lists the call (`…\n\nTool: name\nArgs: {…}`),
+    which the review shows already: keep only what it says besides."""
+    listed = description.find(f"Tool: {name}\nArgs:")
+    return description[:listed].strip() if listed >= 0 else description.strip()
 
 
 def args_schema(args: Any, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -239,4 +247,4 @@ def describe_decision(answer: Any) -> str:
         shown = ", ".join(f"{neutralize(str(k))}={inline(v)}" for k, v in detail.items())
     else:
         shown = inline(detail)
-    return clip(f"{label}: {shown}", 1_500)
+    return clip(one_line(f"{label}: {shown}"), 1_500)

@@ -10,7 +10,7 @@ from typing import Any
 
 from slackbot.reviews import forms
 from slackbot.reviews.base import Control, Form, FormAnswer
-from slackbot.reviews.readable import inline, question_of, section, value_blocks
+from slackbot.reviews.readable import inline, one_line, question_of, section, value_blocks
 from slackbot.reviews.schema import (
     MAX_BUTTONS,
     branches,
@@ -101,5 +101,5 @@ def describe_answer(answer: Any) -> str:
     """A stored answer in a line: `approve`, or `decision: approve · note: ok`."""
     if isinstance(answer, dict):
         parts = [f"{neutralize(str(k))}: {inline(v)}" for k, v in answer.items()]
-        return clip(" · ".join(parts), 1_500) or "_(empty)_"
-    return clip(inline(answer), 1_500)
+        return clip(one_line(" · ".join(parts)), 1_500) or "_(empty)_"
+    return clip(one_line(inline(answer)), 1_500)

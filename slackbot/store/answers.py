@@ -90,6 +90,41 @@ class AnswersMixin(StoreBase):
             step = await self._step(tx, run)
             return await self._record(tx, run, review, step, answer, user, notes_ts=reply_ts)
 
+    async def reopen(self, run_id: str, refused: dict[str, str]) -> list[Review]:
+        """The graph refused these answers on resume (review id → the error, one line): in one
+        transaction under the run's lease, each review is open again with its answer kept in
+        `refusals`. The step's other answers stay; the run stays `running` until the driver
+        ends posting (a new answer then completes the step and resumes it once)."""
+        async with self.db.transaction() as tx:
+            run = await self._lock_held_run(tx, run_id)
+            reopened = []
+            for review in await self._step(tx, run):
+                if review.review_id not in refused or review.status != ReviewStatus.DECIDED:
+                    continue
+                refusal = {
+                    "answer": review.answer,
+                    "by": review.decided_by,
+                    "at": review.decided_at,
+                    "error": refused[review.review_id],
+                }
+                row = await tx.fetchone(
+                    "UPDATE orchestrate_reviews SET status = 'pending', answer = NULL,"
+                    " decided_by = NULL, decided_at = NULL, notes_requested_by = NULL,"
+                    " refusals = %(refusals)s WHERE review_id = %(id)s RETURNING *",
+                    {
+                        "refusals": json.dumps([*review.refusals, refusal]),
+                        "id": review.review_id,
+                    },
+                )
+                assert row is not None
+                reopened.append(Review.from_row(row))
+            if reopened:  # what the root message shows until the step is posted as waiting
+                await tx.execute(
+                    "UPDATE orchestrate_runs SET phase = 'waiting' WHERE run_id = %(run_id)s",
+                    {"run_id": run_id},
+                )
+            return reopened
+
     async def _open_review(
         self, tx: Tx, review_id: str, where: tuple[str, str] | None = None
     ) -> tuple[Run, Review, list[Review]] | Decision:

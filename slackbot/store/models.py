@@ -86,6 +86,9 @@ class Review:
     decided_at: float | None
     kind: str = "worker"  # which review kind shows and answers it (slackbot/reviews)
     response_schema: dict[str, Any] | None = None  # the interrupt's JSON Schema, if typed
+    # Answers the graph refused on resume, oldest first: {answer, by, at, error} each. The
+    # review is open again (pending) after a refusal; they are kept for the record.
+    refusals: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Review:
@@ -104,6 +107,7 @@ class Review:
             decided_at=row["decided_at"],
             kind=row["kind"],
             response_schema=_loads(row["response_schema"]),
+            refusals=tuple(_loads(row.get("refusals")) or ()),
         )
 
 

@@ -17,14 +17,17 @@ from slackbot.demo.openai_server import OpenAIServer
 
 __all__ = ["LangGraphServer", "openai_in_a_thread", "start_server"]
 
-# Graphs only these tests need: a run that fails once on the server, and one that takes a while.
+# Graphs only these tests need: a run that fails once on the server, one that takes a while,
+# and a typed interrupt whose model refuses some answers.
 TEST_GRAPHS = '''
 """Graphs for the remote engine's tests."""
 
 import asyncio
-from typing import Required
+from typing import Literal, Required
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+from pydantic import BaseModel, model_validator
 from typing_extensions import TypedDict
 
 ATTEMPTS: dict[str, int] = {}
@@ -64,6 +67,34 @@ slow_builder.add_node("nap", nap)
 slow_builder.add_edge(START, "nap")
 slow_builder.add_edge("nap", END)
 slow = slow_builder.compile()
+
+
+class Signoff(BaseModel):
+    decision: Literal["approve", "reject"]
+    comment: str | None = None
+
+    @model_validator(mode="after")
+    def a_rejection_says_why(self):
+        if self.decision == "reject" and not self.comment:
+            raise ValueError("a comment is required when rejecting")
+        return self
+
+
+class Plan(TypedDict, total=False):
+    plan: Required[str]
+    outcome: str
+
+
+def sign(state: Plan) -> dict:
+    answer = interrupt({"question": f"Sign off {state['plan']}?"}, response_schema=Signoff)
+    return {"outcome": f"{answer.decision}: {answer.comment or 'no comment'}"}
+
+
+signoff_builder = StateGraph(Plan)
+signoff_builder.add_node("sign", sign)
+signoff_builder.add_edge(START, "sign")
+signoff_builder.add_edge("sign", END)
+signoff = signoff_builder.compile()
 '''
 
 
@@ -82,6 +113,7 @@ def start_server(folder: Path, llm_base_url: str | None = None) -> LangGraphServ
         "description": "Post an entry to a ledger that is locked the first time.",
     }
     served["slow"] = "./test_graphs.py:slow"
+    served["signoff"] = "./test_graphs.py:signoff"  # a typed interrupt with a validator
     env = {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": llm_base_url} if llm_base_url else {}
     return serve(folder, served, env)
 

@@ -57,6 +57,18 @@ INBOX = {
     "description": "Write the file? " + HOSTILE,
 }
 
+AGENT_STATE = {  # create_react_agent paused before its tools, after a long tool result
+    "messages": [
+        {"type": "human", "content": "Mail Ana " + HOSTILE, "id": "1"},
+        {"type": "tool", "content": HUGE, "id": "2", "tool_call_id": "c0"},
+        {"type": "ai", "content": "", "id": "3", "tool_calls": [
+            {"name": "send_email", "args": EMAIL, "id": "c1", "type": "tool_call"},
+            {"name": "log", "args": {"text": HUGE}, "id": "c2", "type": "tool_call"},
+        ]},
+    ],
+    "remaining_steps": 20,
+}  # fmt: skip
+
 
 def a_run(**changes: Any) -> Run:
     values = dict(
@@ -110,6 +122,9 @@ def kind_reviews() -> dict[str, Review]:
             kind="breakpoint",
         ),
         "breakpoint-empty": a_review({"position": "after", "nodes": []}, kind="breakpoint"),
+        "breakpoint-agent": a_review(
+            {"position": "before", "nodes": ["tools"], "values": AGENT_STATE}, kind="breakpoint"
+        ),
         "tool-approval": a_review(
             {"type": "tool_approval", "name": "rm", "args": {"path": "/"}, "description": "why"},
             TOOL_APPROVAL_SCHEMA,
@@ -118,6 +133,8 @@ def kind_reviews() -> dict[str, Review]:
     }
     for key, request in expand("k", BATCH):
         found[f"tool-batched-{key}"] = a_review(request, kind="tool_call")
+    refusal = {"answer": {"decision": HUGE}, "by": "UEVE", "at": WHEN, "error": HOSTILE + HUGE}
+    found["typed-refused"] = a_review("Sign off?", TRIAGE, refusals=(refusal,) * 2)
     return found
 
 

@@ -17,7 +17,7 @@ from slackbot.store import Store
 from slackbot.store.backends import PostgresDatabase, SqliteDatabase
 from slackbot.store.migrations import FOLDER, migrations
 from tests.slackbot.conftest import ANA, CHANNEL, app_settings, block_text, started
-from tests.slackbot.test_own_graph import buttons, next_open, press, start
+from tests.slackbot.test_own_graph import buttons, form, next_open, press, result, start
 
 GRAPH = """
 from datetime import datetime
@@ -111,6 +111,24 @@ async def test_a_value_that_is_not_json_is_shown_as_text(slack, own_app):
         root = await start(slack, "when")
         review = await next_open(slack, root)
         assert "When?" in block_text(review) and "‹datetime› 2030-01-02" in block_text(review)
+
+
+async def test_an_untyped_answer_that_is_json_reaches_the_graph_as_json(slack, own_app):
+    body = """answer = interrupt("Which action, how many times?")
+    answer = (f"{answer['action']} x{answer['times']}" if isinstance(answer, dict)
+              else f"text: {answer}")"""
+    async with await own_app(body):
+        for typed, reached in [('{"action": "approve", "times": 2}', "approve x2"),
+                               ("approve twice", "text: approve twice"),
+                               ('"quoted"', 'text: "quoted"')]:  # fmt: skip
+            root = await start(slack, "go")
+            review = await next_open(slack, root)
+            view = await form(slack, review, "Answer")
+            (block,) = [b for b in view["blocks"] if b["type"] == "input"]
+            assert "is sent as JSON" in block["hint"]["text"]  # said under the input
+            status, reply = await slack.submit_view(ANA, {block["block_id"]: typed})
+            assert status == 200 and not reply
+            assert reached in await result(slack, root)
 
 
 async def test_a_form_opened_too_late_tells_the_person_to_click_again(slack, own_app):

@@ -329,6 +329,35 @@ async def test_a_run_that_fails_on_the_server_stops_with_retry_that_goes_on(
         assert "on attempt 2" in await result(slack, root)
 
 
+async def test_an_answer_the_graph_refuses_on_the_server_reopens_its_review(
+    slack, llm_server, server, client, pg_url, tmp_path
+):
+    async with remote_app(
+        slack, llm_server, server, "signoff", database_url=pg_url, data_dir=tmp_path
+    ) as app:
+        root = await start_run(slack, '{"plan": "the Q3 launch"}')
+        review = await next_open(slack, root)
+        view = await form(slack, review, "Answer")
+        status, reply = await slack.submit_view(ANA, fill(view, Decision="reject"))
+        assert status == 200 and not reply  # the schema allows it; the model's validator not
+        text = await slack.wait_for(
+            lambda: "refused by the graph" in (t := block_text(review)) and buttons(review) and t
+        )
+        assert "a comment is required when rejecting. Answer again." in text
+        await app.services.orchestrator.wait_idle()
+        run = await run_row(app, root)
+        assert run.status == RunStatus.WAITING
+        (stored,) = await step(app, run)
+        assert [r["answer"] for r in stored.refusals] == [{"decision": "reject"}]
+
+        view = await form(slack, review, "Answer")
+        answer = fill(view, Decision="reject", Comment="not before the audit")
+        status, reply = await slack.submit_view(ANA, answer)
+        assert "reject: not before the audit" in await result(slack, root)
+    started_run, refused, resumed = await runs_on(client, run)
+    assert [r["status"] for r in (started_run, refused, resumed)] == ["success", "error", "success"]
+
+
 async def test_last_two_clicks_on_two_app_processes_resume_once(
     slack, server, client, pg_url, tmp_path
 ):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from slackbot import blocks
 from slackbot.demo.slack_emulator import check_blocks
 from slackbot.demo.views import view_problems
@@ -157,3 +159,14 @@ def test_a_breakpoint_offers_continue_and_an_edit_of_the_changed_keys_only():
     same = kind.read_form(r, 1, state(state={"value": '{"request": "drop db", "n": 1}'}))
     assert same.answer is None and "Nothing changed" in same.errors["state"]
     assert kind.read_form(r, 1, state(state={"value": "[1]"})).errors
+
+
+def test_a_breakpoint_state_too_big_for_the_editor_keeps_the_keys_that_fit():
+    values = {"request": "drop db", "log": "x" * 5_000, "n": 1}
+    r = review({"position": "before", "nodes": ["approval"], "values": values}, kind="breakpoint")
+    kind = KINDS["breakpoint"]
+    (editor,) = kind.form(r, 1).blocks
+    assert json.loads(editor["element"]["initial_value"]) == {"request": "drop db", "n": 1}
+    assert "kept as they are: log" in editor["hint"]["text"]
+    edit = kind.read_form(r, 1, state(state={"value": '{"request": "drop test db", "n": 1}'}))
+    assert edit.answer == {"action": "edit", "values": {"request": "drop test db"}}

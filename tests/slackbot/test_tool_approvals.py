@@ -47,6 +47,8 @@ async def test_batched_two_calls_one_approved_one_edited(slack, llm_server, agen
         assert list(buttons(email)) == ["Approve", "Edit", "Reject", "Respond"]
         assert list(buttons(ticket)) == ["Approve", "Edit", "Reject"]
         assert "send_email" in block_text(email) and "ana@example.com" in block_text(email)
+        # the middleware's default description lists the arguments too: shown once
+        assert block_text(email).count("ana@example.com") == 1, block_text(email)
         assert "Tool call 2 of 2" in block_text(ticket)
 
         await press(slack, email, "Approve")
@@ -170,3 +172,63 @@ async def test_an_invalid_edit_is_refused_on_the_form_and_fixed(
         status, reply = await slack.submit_view(ANA, fill(shown, Minutes="45"))
         assert status == 200 and not reply
         assert "booked Retro for 45 minutes" in await result(slack, root)
+
+
+REACT_AGENT = '''
+import os
+
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from langgraph.prebuilt import create_react_agent
+
+SENT = []
+
+
+@tool
+def look_up_policy(topic: str) -> str:
+    """Read the travel policy on a topic."""
+    return "Policy. " + "Economy class for flights under six hours. " * 48
+
+
+@tool
+def send_email(to: str, subject: str, body: str) -> str:
+    """Send an email."""
+    SENT.append({"to": to, "subject": subject, "body": body})
+    return f"sent to {to}"
+
+
+def make_graph():
+    model = ChatOpenAI(model="stand-in", base_url=os.environ["OPENAI_BASE_URL"], api_key="test",
+                       use_responses_api=False)
+    return create_react_agent(model, [look_up_policy, send_email], interrupt_before=["tools"])
+'''
+
+
+async def test_a_breakpoint_after_a_big_tool_result_shows_and_edits_the_pending_call(
+    slack, llm_server, agent_app, tmp_path
+):
+    (tmp_path / "react_agent.py").write_text(REACT_AGENT)
+    mail = {"to": "ana@example.com", "subject": "Policy", "body": "Economy under six hours."}
+    llm_server.script_tool_calls([("look_up_policy", {"topic": "flights"})])
+    llm_server.script_tool_calls([("send_email", mail)])
+    async with agent_app(f"{tmp_path / 'react_agent.py'}:make_graph"):
+        root = await start(slack, "tell Ana the flight policy")
+        first = await next_open(slack, root)
+        await press(slack, first, "Continue")
+        paused = await next_open(slack, root, after=first)  # after the ~2 KB policy text
+        text = block_text(paused)
+        assert "It will run these tool calls" in text and "send_email" in text
+        assert "ana@example.com" in text  # what the node will act on, not cut away
+        view = await form(slack, paused, "Edit state")
+        (call,) = [b for b in view["blocks"] if b["type"] == "input"]
+        assert call["label"]["text"] == "send_email arguments (JSON)"
+        assert json.loads(call["element"]["initial_value"]) == mail  # never an empty editor
+        edited = json.dumps(mail | {"to": "ben@example.com"})
+        status, reply = await slack.submit_view(ANA, {call["block_id"]: edited})
+        assert status == 200 and not reply
+        again = await next_open(slack, root, after=paused)
+        assert "ben@example.com" in block_text(again) and "ana@" not in block_text(again)
+        await press(slack, again, "Continue")
+        await result(slack, root)
+    sent = [m for m in tool_messages(llm_server) if "sent to" in m["content"]]
+    assert [m["content"] for m in sent] == ["sent to ben@example.com"]
