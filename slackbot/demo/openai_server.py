@@ -9,8 +9,8 @@ Answers come, in order of preference, from `script` (queued by a test: a string 
 came from. Without tools the stand-in writes plausible text shaped by the prompt
 (`stand_in_content`). When the request offers tools, it proposes calls to those the user's text
 asks for, whatever their names, with arguments from the text fitted to each tool's schema
-(`stand_in_tools.py`), and once tool results come back it reports them, quoting each whole. `fail_next()` makes the next calls answer an HTTP error; `delay` makes
-every call take that long.
+(`stand_in_tools.py`), and once tool results come back it reports them, quoting each whole.
+`fail_next()` makes the next calls answer an HTTP error; `delay` makes every call take that long.
 """
 
 from __future__ import annotations
