@@ -5,7 +5,13 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY slackbot ./slackbot
 COPY graphs ./graphs
-RUN pip install . && useradd --create-home --uid 10001 app && mkdir -p /app/data && chown app /app/data
+# `agents` brings LangChain, for create_agent graphs. A graph needing more packages: build with
+# --build-arg EXTRA_PACKAGES="pkg1 pkg2".
+ARG EXTRA_PACKAGES=""
+RUN pip install ".[agents]" $EXTRA_PACKAGES \
+  && useradd --create-home --uid 10001 app && mkdir -p /app/data /graphs && chown app /app/data
+# Your own graphs: mount their folder at /graphs and set ORCHESTRATE_GRAPH=/graphs/langgraph.json
+# (or /graphs/graph.py:graph); docker-compose.yml does this from ORCHESTRATE_GRAPHS_DIR.
 USER app
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

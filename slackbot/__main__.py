@@ -9,9 +9,9 @@ import sys
 
 
 def main() -> int:
-    from dotenv import load_dotenv
+    from slackbot.settings import load_env_file
 
-    load_dotenv()
+    load_env_file()
     # Read by langgraph when it is imported: checkpoints may only rebuild plain types.
     os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 

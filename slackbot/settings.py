@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MODEL = "gpt-4o-mini"
+CHECKOUT = Path(__file__).resolve().parents[1]  # the repository, when run from a checkout
 
 # Where a person finds each required value; the start-up error names it.
 _WHERE = {
@@ -16,6 +17,20 @@ _WHERE = {
     "SLACK_SIGNING_SECRET": "Slack app settings → Basic Information → Signing Secret",
     "OPENAI_API_KEY": "your OpenAI account's API keys (or a key your OPENAI_BASE_URL accepts)",
 }
+
+
+def load_env_file(cwd: Path | None = None) -> Path | None:
+    """Read `.env` into the environment (the environment wins) and return it: the one in the
+    working directory, where a person runs `python -m slackbot` from their own project, else
+    the checkout's. Called once by the entry points, never at import time."""
+    from dotenv import load_dotenv
+
+    for folder in (cwd or Path.cwd(), CHECKOUT):
+        path = folder / ".env"
+        if path.is_file():
+            load_dotenv(path)
+            return path
+    return None
 
 
 class StartupError(Exception):

@@ -126,3 +126,23 @@ def test_durations_are_written_like_30s_15m_4h_3d():
     for bad in ("", "10", "3 weeks", "-4h", "0m", "h"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_entry_point_reads_the_env_file_of_the_working_directory(tmp_path):
+    """README runs `python -m slackbot` from the person's own project: its .env counts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+    env.pop("PORT", None)
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET=s\nOPENAI_API_KEY=k\nPORT=0\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "slackbot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "PORT must be between" in line and "SLACK_BOT_TOKEN" not in line, line

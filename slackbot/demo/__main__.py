@@ -66,8 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--graph",
         metavar="SPEC",
         default=None,
-        help="host another graph: ./path/file.py:attr, package.module:attr or a langgraph.json "
-        "(default: the built-in orchestration graph)",
+        help="host another graph: ./path/file.py:attr, package.module:attr or a langgraph.json, "
+        "relative to the working directory (default: ORCHESTRATE_GRAPH if set, else the "
+        "built-in orchestration graph)",
     )
     parser.add_argument(
         "--socket-mode",
@@ -237,8 +238,8 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
             print("  Stopping…", flush=True)
             await close_all()  # the page first: its long polls must not hold the app's exit
             return 0
-    except GraphLoadError as error:  # --graph names no usable graph: say so in one line
-        print(f"demo: {str(error).replace('ORCHESTRATE_GRAPH', '--graph')}", file=sys.stderr)
+    except GraphLoadError as error:  # the graph named cannot be hosted: say so in one line
+        print(f"demo: {str(error).replace('ORCHESTRATE_GRAPH', args.graph_from)}", file=sys.stderr)
         return 2
     finally:
         await close_all()
@@ -275,17 +276,19 @@ def script_hint(llm: LLMChoice) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dotenv import load_dotenv
+    from slackbot.settings import load_env_file
 
     asked_log_level = os.environ.get("LOG_LEVEL", "").strip().upper()  # before .env's
-    load_dotenv()
+    load_env_file()
     os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
     args = parse_args(argv)
+    args.graph_from = "--graph"  # what a one-line error about the graph names
+    if args.graph is None and os.environ.get("ORCHESTRATE_GRAPH", "").strip():
+        args.graph, args.graph_from = os.environ["ORCHESTRATE_GRAPH"].strip(), "ORCHESTRATE_GRAPH"
     if args.script and args.graph:
-        print(
-            "demo: --script plays the built-in graph only; drop --graph or --script",
-            file=sys.stderr,
-        )
+        fix = "drop --graph" if args.graph_from == "--graph" else "unset ORCHESTRATE_GRAPH"
+        print(f"demo: --script plays the built-in graph only; {fix} or --script",
+              file=sys.stderr)  # fmt: skip
         return 2
     llm = LLMChoice.from_env(os.environ, force_stand_in=args.stand_in)
     print(llm.line, flush=True)

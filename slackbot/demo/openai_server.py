@@ -7,11 +7,10 @@ Answers come, in order of preference, from `script` (queued by a test: a string 
 (`stand_in_answer`) that says nothing about itself: every answer carries
 `model: "offline-stand-in"` (`STAND_IN_MODEL`) instead, so whoever shows the text can say where it
 came from. Without tools the stand-in writes plausible text shaped by the prompt
-(`stand_in_content`). When the request offers tools, it proposes calls to the tools it knows by
-name (`send_email`, `create_ticket`, `lookup_contact`) with arguments taken from the user's text
-(`stand_in_tool_calls`), and once tool results come back it reports them, quoting each whole
-(`stand_in_tool_report`). `fail_next()` makes the next calls answer an HTTP error; `delay` makes
-every call take that long.
+(`stand_in_content`). When the request offers tools, it proposes calls to those the user's text
+asks for, whatever their names, with arguments from the text fitted to each tool's schema
+(`stand_in_tools.py`), and once tool results come back it reports them, quoting each whole.
+`fail_next()` makes the next calls answer an HTTP error; `delay` makes every call take that long.
 """
 
 from __future__ import annotations
@@ -24,13 +23,20 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from slackbot.demo.stand_in_tools import (
+    Answer,
+    ToolCall,
+    ToolCalls,
+    shorten,
+    stand_in_tool_calls,
+    stand_in_tool_report,
+)
+
 STAND_IN_MODEL = "offline-stand-in"  # the `model` of every answer; never part of the content
-TOPIC_CHARS = 60  # a topic quoted in a task is shortened to this, at a word, with "…"
 
 # (worker_id, role, task templates): a task is chosen by the topic's hash; {topic} is quoted.
 _STAND_IN_PLAN = [
@@ -162,17 +168,6 @@ _REVISION_CLOSE = [
 ]
 
 
-def shorten(text: str, limit: int = TOPIC_CHARS) -> str:
-    """One line of at most `limit` characters, cut at a word and ending in "…" when cut."""
-    line = " ".join(text.split())
-    if len(line) <= limit:
-        return line
-    cut = line[: limit - 1]
-    if " " in cut:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:.-") + "…"
-
-
 def _quoted(topic: str) -> str:
     return f"“{shorten(topic) or 'the topic'}”"
 
@@ -288,164 +283,6 @@ def stand_in_content(body: dict[str, Any]) -> str:
         return stand_in_revision(who, previous.group(1) if previous else "", notes.group(1))
     task = re.search(r"Your task: (.*)", system)
     return stand_in_draft(who, topic, task.group(1) if task else "")
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One tool call the model asks for; an empty `id` lets the server number it (`call_1`, …)."""
-
-    name: str
-    args: dict[str, Any] = field(default_factory=dict)
-    id: str = ""
-
-
-@dataclass(frozen=True)
-class ToolCalls:
-    """An answer that calls tools (`finish_reason: "tool_calls"`), with optional text."""
-
-    calls: tuple[ToolCall, ...]
-    content: str = ""
-
-
-Answer = str | ToolCalls  # what `script` holds and `stand_in_answer` returns
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A request such as "email Ana about X and open a ticket for Y" is cut into one clause per
-# action; "and" cuts only before a verb that starts an action, so "X and Y" stays one subject.
-_ACTION_VERBS = (
-    r"(?:also\s+)?(?:e-?mail|mail|message|write|send|open|create|file|raise|log|look|find)\b"
-)
-_CLAUSE_BREAK = re.compile(
-    rf"\s*(?:[;\n]|\.\s+|,?\s+(?:and\s+)?then\s+|,?\s+and\s+(?={_ACTION_VERBS}))\s*", re.I
-)
-_TOOL_WORDS = {  # a tool the stand-in knows → the words that ask for it
-    "send_email": re.compile(r"\b(?:e-?mail|mail|write to|message)\b", re.I),
-    "create_ticket": re.compile(r"\b(?:ticket|issue|bug)\b", re.I),
-    "lookup_contact": re.compile(r"\b(?:look\s*up|find)\b", re.I),
-}
-_URGENT = ("urgent", "asap", "broken", "down", "outage", "critical", "blocker")
-_NOT_A_NAME = {"the", "a", "an", "about", "to", "everyone", "all", "team", "him", "her", "them"}
-
-
-def _text(content: Any) -> str:
-    """A message's content as text: a string, or the text parts of a list of parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in content]
-        return "".join(parts)
-    return "" if content is None else str(content)
-
-
-def _phrase(text: str, limit: int = TOPIC_CHARS) -> str:
-    """`text` as a short phrase with a capital first letter and no closing punctuation."""
-    line = shorten(text.strip().rstrip(".!?"), limit)
-    return line[:1].upper() + line[1:]
-
-
-def _email_args(clause: str, request: str) -> dict[str, Any]:
-    found = _EMAIL.search(clause) or _EMAIL.search(request)
-    if found:
-        to = found.group(0).rstrip(".")
-    else:
-        named = re.search(
-            r"\b(?:e-?mail|mail|write to|message)\s+(?:to\s+)?([A-Za-z][\w-]*)", clause
-        )
-        name = named.group(1) if named else ""
-        to = f"{name.lower()}@example.com" if name and name.lower() not in _NOT_A_NAME else ""
-        to = to or "team@example.com"
-    about = re.search(r"\b(?:about|regarding|re:)\s+(.+)", clause, re.I)
-    said = re.search(r"\b(?:saying|to say)\s+(.+)|:\s*(.+)", clause, re.I)
-    topic = (about.group(1) if about else "").strip().rstrip(".!?")
-    message = (said.group(1) or said.group(2)).strip() if said else ""
-    subject = _phrase(topic or message or clause)
-    text = _phrase(message, 500) + "." if message else f"A quick note about {topic or clause}."
-    return {"to": to, "subject": subject, "body": f"Hello,\n\n{text}\n\nBest regards"}
-
-
-def _ticket_args(clause: str, request: str) -> dict[str, Any]:
-    what = re.search(r"\b(?:ticket|issue|bug)\b\s*(?:(?:for|about|to|on|:)\s+)?(.*)", clause, re.I)
-    title = _phrase((what.group(1) if what else "") or clause, 80)
-    urgent = any(re.search(rf"\b{word}\b", request, re.I) for word in _URGENT)
-    return {
-        "title": title,
-        "priority": "high" if urgent else "normal",
-        "description": f"Requested in chat: {request.strip()}",
-    }
-
-
-def _contact_args(clause: str, request: str) -> dict[str, Any]:
-    who = re.search(r"\b(?:look\s*up|find)\s+(.+)", clause, re.I)
-    name = (
-        re.sub(r"^(?:the\s+)?(?:(?:e-?mail\s+)?address\s+(?:of|for)\s+)?", "", who.group(1))
-        if who
-        else ""
-    )
-    name = re.sub(r"'s\s+(?:e-?mail|address|contact).*$", "", name, flags=re.I)
-    return {"name": shorten(name.strip().rstrip(".!?"), 40) or "the team"}
-
-
-_ARGUMENTS = {
-    "send_email": _email_args,
-    "create_ticket": _ticket_args,
-    "lookup_contact": _contact_args,
-}
-
-
-def _fit(args: dict[str, Any], tool: dict[str, Any], fallback: str) -> dict[str, Any]:
-    """Keep the arguments the tool declares; fill its other required strings with `fallback`."""
-    parameters = tool.get("function", {}).get("parameters") or {}
-    properties = parameters.get("properties")
-    if not isinstance(properties, dict):
-        return args
-    fitted = {}
-    for name, value in args.items():
-        declared = properties.get(name)
-        if declared is None:
-            continue
-        choices = declared.get("enum")
-        if choices and value not in choices:
-            value = declared.get("default", choices[0])
-        fitted[name] = value
-    for name in parameters.get("required", []):
-        if name not in fitted and properties.get(name, {}).get("type") == "string":
-            fitted[name] = fallback
-    return fitted
-
-
-def stand_in_tool_calls(body: dict[str, Any]) -> list[ToolCall]:
-    """Calls to the offered tools the stand-in knows, one per clause of the user's last message
-    that asks for one, in the order asked, with arguments taken from that clause."""
-    messages = body.get("messages", [])
-    request = next((_text(m.get("content")) for m in reversed(messages) if m["role"] == "user"), "")
-    offered = {
-        tool["function"]["name"]: tool
-        for tool in body.get("tools") or []
-        if tool.get("type") == "function" and tool["function"].get("name") in _ARGUMENTS
-    }
-    calls = []
-    for clause in filter(None, _CLAUSE_BREAK.split(request.strip())):
-        asked = [
-            (found.start(), name) for name in offered if (found := _TOOL_WORDS[name].search(clause))
-        ]
-        if asked:
-            name = min(asked)[1]
-            args = _ARGUMENTS[name](clause, request)
-            calls.append(ToolCall(name, _fit(args, offered[name], shorten(clause))))
-    return calls
-
-
-def stand_in_tool_report(messages: Sequence[dict[str, Any]]) -> str:
-    """The results of the last round of tool calls, each quoted whole, named by its tool."""
-    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=-1)
-    asked = (messages[last].get("tool_calls") or []) if last >= 0 else []
-    names = {call.get("id"): call.get("function", {}).get("name", "tool") for call in asked}
-    results = [m for m in messages[last + 1 :] if m["role"] == "tool"]
-    lines = [
-        f"- {names.get(m.get('tool_call_id'), 'tool')}: “{_text(m.get('content'))}”"
-        for m in results
-    ]
-    return "\n".join(["Here is what each step reported:", *lines])
 
 
 def stand_in_answer(body: dict[str, Any]) -> Answer:

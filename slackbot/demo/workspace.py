@@ -83,6 +83,7 @@ class DemoWorkspace(SlackEmulator):
     def extend(self, app: web.Application) -> None:
         app.router.add_get("/", self._page)
         app.router.add_get("/favicon.svg", self._favicon)
+        app.router.add_static("/static/", STATIC)  # the page's scripts
         app.router.add_get("/ui/state", self._state)
         app.router.add_post("/ui/command", self._command)
         app.router.add_post("/ui/click", self._click)

@@ -10,6 +10,7 @@ Agent Inbox requests are in inbox.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from slackbot.reviews import forms
@@ -122,8 +123,11 @@ def args_schema(args: Any, given: dict[str, Any] | None) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
-def text_form(title: str, schema: dict[str, Any]) -> tuple[Form, list[forms.Field]]:
-    fields = forms.fields_for(schema, schema)
+def text_form(
+    title: str, schema: dict[str, Any], *, optional: bool = False
+) -> tuple[Form, list[forms.Field]]:
+    """One text input; `optional` ones say so, or Slack's client refuses to submit them empty."""
+    fields = [replace(f, required=not optional) for f in forms.fields_for(schema, schema)]
     return Form(title=title, blocks=forms.input_blocks(fields, {})), fields
 
 
@@ -190,7 +194,7 @@ class ToolCallKind:
     def _fields(self, review: Review, control: int) -> tuple[Form, list[forms.Field]]:
         decision = self._decision(review, control)
         if decision == "reject":
-            return text_form("Reject", _REASON)
+            return text_form("Reject", _REASON, optional=True)
         if decision == "respond":
             return text_form("Respond", MESSAGE_SCHEMA)
         name, args, _ = self._call(review)

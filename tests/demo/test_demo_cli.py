@@ -29,15 +29,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env | extra
 
 
-def demo(*args: str, timeout: float = 120, **env: str) -> tuple[subprocess.CompletedProcess, float]:
+def demo(
+    *args: str, timeout: float = 120, cwd: Path = ROOT, command: tuple[str, ...] = (), **env: str
+) -> tuple[subprocess.CompletedProcess, float]:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "slackbot.demo", *args],
+        [*(command or (sys.executable, "-m", "slackbot.demo")), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=clean_env(**env),
-        cwd=ROOT,
+        cwd=cwd,
     )
     return result, time.monotonic() - started
 
@@ -180,6 +182,35 @@ def test_a_graph_that_does_not_load_is_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("demo: --graph"), result.stderr[-3000:]
 
 
+def test_orchestrate_graph_naming_no_file_is_refused_in_one_line(tmp_path):
+    port = str(free_port())
+    result, _ = demo("--port", port, "--data-dir", str(tmp_path), timeout=60,
+                     ORCHESTRATE_GRAPH="./no/such/file.py:graph")  # fmt: skip
+    assert result.returncode == 2, result.stdout[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"demo: ORCHESTRATE_GRAPH: there is no file {ROOT}/no/such/file.py"]
+
+
+def test_script_refuses_a_graph_from_the_environment_too():
+    result, _ = demo("--script", timeout=30, ORCHESTRATE_GRAPH="graphs/examples/langgraph.json")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "demo: --script plays the built-in graph only; unset ORCHESTRATE_GRAPH or --script"
+    )
+
+
+def test_scripts_demo_reads_graph_and_env_from_where_it_is_run(tmp_path):
+    """`--graph ./x` is the person's ./x, and their folder's .env is read (its OPENAI_MODEL)."""
+    (tmp_path / ".env").write_text("OPENAI_MODEL=from-the-cwd-env\nOPENAI_API_KEY=sk-" + "a1" * 20)
+    port = str(free_port())
+    result, _ = demo("--graph", "./mine.py:graph", "--port", port, "--data-dir",
+                     str(tmp_path / "data"), timeout=120, cwd=tmp_path,
+                     command=(str(ROOT / "scripts" / "demo"),))  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stdout.startswith("LLM: from-the-cwd-env at OpenAI"), result.stdout
+    assert result.stderr.strip() == f"demo: --graph: there is no file {tmp_path}/mine.py"
+
+
 def test_a_busy_port_is_one_line(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -199,13 +230,13 @@ def test_a_busy_port_is_one_line(tmp_path):
 class Interactive:
     """`python -m slackbot.demo` serving its page, read line by line."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **env: str) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "slackbot.demo", "--port", str(self.port),
              "--data-dir", str(data_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=clean_env(LOG_LEVEL="WARNING"), cwd=ROOT,
+            env=clean_env(LOG_LEVEL="WARNING", **env), cwd=ROOT,
         )  # fmt: skip
         self.output = ""
 
@@ -280,3 +311,18 @@ def test_ctrl_c_stops_promptly_during_a_long_poll_and_the_channel_is_restored(tm
         assert second.stop() < 5
     finally:
         second.kill()
+
+
+def test_the_demo_hosts_the_graphs_orchestrate_graph_names(tmp_path):
+    """README: `ORCHESTRATE_GRAPH=graphs/examples/langgraph.json scripts/demo`."""
+    demo = Interactive(tmp_path, ORCHESTRATE_GRAPH="graphs/examples/langgraph.json")
+    try:
+        demo.read_until("Ctrl-C stops.")
+        demo.command("UANA", "help")
+        state = demo.state()
+        while not state["notices"]:
+            state = demo.state(state["version"])
+        help_text = state["notices"][-1]["text"]
+        assert "approval" in help_text and "agent_inbox" in help_text, help_text
+    finally:
+        demo.kill()

@@ -4,54 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
 from typing import Any
-from urllib.parse import parse_qs
 
 import aiohttp
 import pytest
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot.demo.slack_emulator import Message, SlackEmulator
 from slackbot.demo.workspace import CHANNEL, DemoWorkspace
+from tests.demo.stand_in_app import StandInApp, notes_view, option, plain
 
 ANA, BEN = "UANA", "UBEN"
-
-
-class StandInApp:
-    """Stands in for the Slack app at `/slack/events`: checks Slack's signature, records what
-    arrives and answers each request with the next queued answer (an empty ack when none)."""
-
-    def __init__(self, signing_secret: str) -> None:
-        self.verifier = SignatureVerifier(signing_secret)
-        self.received: list[dict[str, Any]] = []
-        self.answers: deque[dict[str, Any] | web.Response] = deque()
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_post("/slack/events", self._events)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
-
-    async def _events(self, request: web.Request) -> web.Response:
-        body = await request.text()
-        assert self.verifier.is_valid_request(body, dict(request.headers))
-        form = {key: values[0] for key, values in parse_qs(body).items()}
-        self.received.append(json.loads(form["payload"]) if "payload" in form else form)
-        answer = self.answers.popleft() if self.answers else web.Response()
-        return answer if isinstance(answer, web.Response) else web.json_response(answer)
 
 
 @pytest.fixture
@@ -74,55 +39,6 @@ async def app(slack):
 @pytest.fixture
 def client(slack):
     return AsyncWebClient(token=slack.bot_token, base_url=slack.base_url + "/api/")
-
-
-def plain(text: str) -> dict[str, str]:
-    return {"type": "plain_text", "text": text}
-
-
-def option(value: str, text: str | None = None) -> dict[str, Any]:
-    return {"text": plain(text or value.title()), "value": value}
-
-
-def input_block(block_id: str, element: dict[str, Any], **more: Any) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(block_id.title()),
-        "element": {"action_id": f"{block_id}_input", **element},
-        **more,
-    }
-
-
-def notes_view(**changes: Any) -> dict[str, Any]:
-    """A modal with one input of each kind the emulator fills in."""
-    colours = [option("red"), option("green"), option("blue")]
-    view = {
-        "type": "modal",
-        "callback_id": "review_notes",
-        "private_metadata": "review-123",
-        "title": plain("Revision notes"),
-        "submit": plain("Send"),
-        "close": plain("Cancel"),
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "*Editor*: what to change?"}},
-            input_block("notes", {"type": "plain_text_input", "multiline": True}),
-            input_block(
-                "rounds",
-                {"type": "number_input", "is_decimal_allowed": False, "initial_value": "2"},
-            ),
-            input_block("tone", {"type": "static_select", "options": colours}, optional=True),
-            input_block(
-                "extras", {"type": "multi_static_select", "options": colours}, optional=True
-            ),
-            input_block(
-                "urgency",
-                {"type": "radio_buttons", "options": colours[:2], "initial_option": colours[0]},
-            ),
-            input_block("checks", {"type": "checkboxes", "options": colours}, optional=True),
-        ],
-    }
-    return view | changes
 
 
 async def a_trigger(slack: SlackEmulator, app: StandInApp, user: str = ANA) -> str:
@@ -488,17 +404,6 @@ async def test_click_picks_the_button_by_value_when_action_ids_are_shared(slack,
 # -- the demo workspace ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def workspace(tmp_path):
-    demo = DemoWorkspace(state_file=tmp_path / "slack-emulator.json")
-    await demo.start()
-    stand_in = StandInApp(demo.signing_secret)
-    demo.app_url = await stand_in.start()
-    yield demo, stand_in
-    await stand_in.close()
-    await demo.close()
-
-
 async def page_post(workspace: DemoWorkspace, path: str, body: dict[str, Any]):
     async with (
         aiohttp.ClientSession() as session,
@@ -573,81 +478,3 @@ async def test_the_page_sees_and_submits_a_persons_modal(workspace):
     assert demo.open_views(BEN)[0]["errors"] == {"notes": "Too short"}
     assert (await page_post(demo, "/ui/close", {"user": BEN}))[0] == 200
     assert (await page_post(demo, "/ui/submit", body))[0] == 409  # closed meanwhile
-
-
-# -- the page, in headless Chromium ---------------------------------------------------------------
-
-CHROMIUM = "/usr/bin/chromium"  # as in test_demo.py: scripts/test installs Debian's chromium
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
-
-
-async def test_the_page_shows_modals_notices_and_folded_threads(workspace):
-    from playwright.async_api import async_playwright, expect
-
-    demo, app = workspace
-    client = AsyncWebClient(token=demo.bot_token, base_url=demo.base_url + "/api/")
-    done = [
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": "Started by <@UANA> · ✅ Done: the summary is in the thread",
-                }
-            ],
-        }
-    ]
-    root = await client.chat_postMessage(channel=CHANNEL, text="Orchestration", blocks=done)
-    await client.chat_postMessage(channel=CHANNEL, text="an old reply", thread_ts=root["ts"])
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page()
-        failed = []
-        page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
-        page.on("dialog", lambda d: failed.append("a dialog: " + d.message))
-        await page.goto(demo.page_url)
-
-        # A thread finished before the page opened is folded; the toggle opens it.
-        await expect(page.get_by_role("button", name="Show 1 reply")).to_be_visible()
-        await expect(page.get_by_text("an old reply")).to_be_hidden()
-        await page.get_by_role("button", name="Show 1 reply").click()
-        await expect(page.get_by_text("an old reply")).to_be_visible()
-        assert (await page.locator(".who time").first.get_attribute("title")).endswith("UTC")
-
-        # Text that is not a command gets a hint beside the box, not an alert.
-        await page.fill("#composer", "hello")
-        await page.press("#composer", "Enter")
-        await expect(page.locator("#composer-hint")).to_contain_text("Only /orchestrate")
-
-        # A modal opened for Ana: errors show under the field, what she typed stays.
-        trigger_id = demo.issue_trigger(ANA)
-        await client.views_open(trigger_id=trigger_id, view=notes_view())
-        modal = page.get_by_role("dialog", name="Revision notes")
-        await expect(modal).to_be_visible()
-        await modal.get_by_label("Notes").fill("Cite the lease")
-        await modal.get_by_label("Tone").select_option("blue")
-        await modal.get_by_role("checkbox", name="Green").check()
-        app.answers.append({"response_action": "errors", "errors": {"notes": "Say more"}})
-        await modal.get_by_role("button", name="Send").click()
-        await expect(modal.locator(".field-error:not(:empty)")).to_have_text("Say more")
-        await expect(modal.get_by_label("Notes")).to_have_value("Cite the lease")
-        await modal.get_by_role("button", name="Send").click()
-        await expect(modal).to_be_hidden()
-        state = app.received[-1]["view"]["state"]["values"]
-        assert state["notes"]["notes_input"]["value"] == "Cite the lease"
-        assert state["tone"]["tone_input"]["selected_option"]["value"] == "blue"
-        assert state["checks"]["checks_input"]["selected_options"] == [option("green")]
-        assert state["rounds"]["rounds_input"]["value"] == "2"
-
-        # An ephemeral notice shows at the top and can be dismissed.
-        async with aiohttp.ClientSession() as session:
-            await session.post(
-                f"{demo.base_url}/response/{CHANNEL}/{ANA}",
-                json={"text": "Already decided by @ben"},
-            )
-        notice = page.locator(".notice", has_text="Already decided by @ben")
-        await expect(notice).to_be_visible()
-        await notice.get_by_role("button", name="Dismiss").click()
-        await expect(notice).to_be_hidden()
-        await browser.close()
-    assert failed == []

@@ -7,6 +7,7 @@ import aiohttp
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
 
 from graphs import prompts
@@ -222,6 +223,38 @@ def test_the_stand_in_calls_only_tools_it_is_offered_with_the_arguments_they_dec
         "team": "open a ticket for the login test",
     }
     assert calls_for(text, tools=["search_web"]) == []
+
+
+def test_any_offered_tool_is_called_when_asked_for_with_arguments_from_its_schema():
+    """A newcomer's `book_flight` agent: the words of the tool's name ask for it."""
+
+    @tool
+    def book_flight(
+        origin: str, destination: str, departure_date: str, passengers: int, seat: str = "aisle"
+    ) -> str:
+        """Book a flight."""
+        return "booked"
+
+    [function] = [convert_to_openai_tool(book_flight)]
+    request = {
+        "messages": [{"role": "user", "content": "Book flights from Berlin to Lisbon on Friday "
+                                                 "for 2 people"}],
+        "tools": [function, *offered("send_email")],
+    }  # fmt: skip
+    [call] = stand_in_tool_calls(request)
+    assert (call.name, call.args) == (
+        "book_flight",
+        {
+            "origin": "Berlin",
+            "destination": "Lisbon",
+            "departure_date": "Friday",
+            "passengers": 2,
+            "seat": "aisle",
+        },
+    )
+    wanted = calls_for("please cancelReservation 7 now", ["cancelReservation"])
+    assert wanted == [("cancelReservation", {})]  # no parameters declared, none sent
+    assert calls_for("hello there", ["book_flight"]) == []
 
 
 def test_without_a_known_action_the_stand_in_says_what_it_can_do():
