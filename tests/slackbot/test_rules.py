@@ -4,6 +4,12 @@ signed HTTP against the emulator, on PostgreSQL and SQLite."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +21,7 @@ from tests.slackbot.conftest import ANA, BEN, CHANNEL, EVE, app_settings, block_
 from tests.slackbot.test_own_graph import buttons, fill, form, next_open, press, result, start
 
 EXAMPLES = str(Path(graphs.examples.__file__).parent / "langgraph.json")
+ROOT = Path(__file__).parents[2]
 EMAIL = {"to": "ana@example.com", "subject": "Launch", "body": "It ships on Friday."}
 
 
@@ -182,3 +189,71 @@ async def test_routing_by_value_to_another_channel(slack, llm_server, ruled_app)
         assert "Paid 5,000.00 EUR" in await result(slack, big)
         told = [m.text for m in slack.thread(CHANNEL, big.ts) if "in #approvals by" in m.text]
         assert told == ["✅ Approved in #approvals by <@UBEN>"]
+
+
+TICKET = {"title": "Flaky login test", "priority": "normal", "description": "Seen twice"}
+AUDITED = f"""
+[[rule]]
+name = "emails"
+tool = "send_email"
+approvers = ["{ANA}", "{BEN}"]
+quorum = 2
+"""
+
+
+def audit_cli(database, *args: str) -> subprocess.CompletedProcess:
+    database_url, data_dir = database
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    env |= (
+        {"DATABASE_URL": database_url} if database_url else {"ORCHESTRATE_DATA_DIR": str(data_dir)}
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "slackbot", "audit", *args],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+async def test_audit_prints_every_decision_with_the_edit_before_and_after(
+    slack, llm_server, ruled_app, database
+):
+    agent.CALLS.clear()
+    llm_server.script_tool_calls([("send_email", EMAIL), ("create_ticket", TICKET)])
+    async with ruled_app(AUDITED):
+        root = await start(slack, "email Ana and open a ticket")
+        email = await next_open(slack, root)
+        ticket = await next_open(slack, root, after=email)
+        await press(slack, email, "Approve", user=EVE)  # refused: not an approver
+        assert "Only the approvers" in await notice(slack, 1)
+        await press(slack, email, "Approve", user=ANA)
+        await slack.wait_for(lambda: "1 of 2 approvals" in block_text(email))
+        await press(slack, email, "Approve", user=BEN)
+        view = await form(slack, ticket, "Edit", user=EVE)
+        await slack.submit_view(EVE, fill(view, title="Fix the login test"))
+        await result(slack, root)
+
+    done = audit_cli(database)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    summary = [(r["action"], r["actor"], r["rule"]) for r in records]
+    assert summary == [
+        ("refused", EVE, "emails"),
+        ("approval", ANA, "emails"),
+        ("answer", BEN, "emails"),
+        ("answer", EVE, None),
+    ]
+    assert records[0]["detail"] == {"why": "not one of the rule's approvers"}
+    assert records[2]["shown"]["action"]["args"] == EMAIL  # what was shown
+    assert records[2]["answer"] == {"type": "approve"}
+    edit = records[3]
+    assert edit["answer"]["type"] == "edit"
+    assert edit["detail"] == {"before": TICKET, "after": TICKET | {"title": "Fix the login test"}}
+    assert {r["graph"] for r in records} == {"agent"}
+    assert [r["at"] for r in records] == sorted(r["at"] for r in records)
+
+    run_id = records[0]["run_id"]
+    table = audit_cli(database, "--format", "csv", "--run", run_id, "--since", "1h")
+    assert table.returncode == 0, table.stderr
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert [(r["action"], r["actor"]) for r in rows] == [(a, u) for a, u, _ in summary]
+    assert json.loads(rows[3]["detail"])["after"]["title"] == "Fix the login test"
+    assert audit_cli(database, "--run", "no-such-run").stdout == ""
