@@ -41,6 +41,7 @@ from slackbot.notices import (
     topic_problem,
 )
 from slackbot.people import People
+from slackbot.reminding import RuleReminders
 from slackbot.reviews import KINDS
 from slackbot.rules import Gate
 from slackbot.steps import control_at
@@ -113,6 +114,8 @@ class Orchestrator:
             max_concurrent_runs=max_concurrent_runs,
         )
         self.inbox = self.driver.inbox  # status and App Home
+        if people is not None:
+            self.driver.due.rules = RuleReminders(store, thread, people)
 
     # -- what people do -----------------------------------------------------------------------
 

@@ -53,6 +53,10 @@ class VotesMixin(StoreBase):
         )
 
     @property
+    def expiring(self) -> bool:
+        return bool(self.expire_after or any(r.expire_after for r in self.rules.rules))
+
+    @property
     def reminding(self) -> bool:
         return bool(self.remind_after or any(r.remind_after for r in self.rules.rules))
 

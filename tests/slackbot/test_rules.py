@@ -18,6 +18,7 @@ import graphs.examples
 from graphs.examples import agent
 from slackbot.rules import load_rules
 from tests.slackbot.conftest import ANA, BEN, CHANNEL, EVE, app_settings, block_text, started
+from tests.slackbot.test_due import HOUR, Clock
 from tests.slackbot.test_own_graph import buttons, fill, form, next_open, press, result, start
 
 EXAMPLES = str(Path(graphs.examples.__file__).parent / "langgraph.json")
@@ -257,3 +258,47 @@ async def test_audit_prints_every_decision_with_the_edit_before_and_after(
     assert [(r["action"], r["actor"]) for r in rows] == [(a, u) for a, u, _ in summary]
     assert json.loads(rows[3]["detail"])["after"]["title"] == "Fix the login test"
     assert audit_cli(database, "--run", "no-such-run").stdout == ""
+
+
+ESCALATING = f"""
+[[rule]]
+name = "emails"
+tool = "send_email"
+approvers = ["{BEN}"]
+remind_after = "1h"
+escalate_to = ["@leads"]
+"""
+
+
+async def test_reminders_mention_the_rules_approvers_then_escalation_lets_leads_answer(
+    slack, llm_server, ruled_app
+):
+    slack.add_usergroup("S0LEADS", "leads", "Leads", EVE)
+    agent.CALLS.clear()
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+    clock = Clock()
+    async with ruled_app(ESCALATING) as app:
+        app.services.store.clock = clock
+        root = await start(slack, "email Ana about the launch")
+        review = await next_open(slack, root)
+        await press(slack, review, "Approve", user=EVE)  # a lead, before any escalation
+        assert "Only the approvers" in await notice(slack, 1)
+
+        def nudges(mark):
+            return [m.text for m in slack.thread(CHANNEL, root.ts) if m.text.startswith(mark)]
+
+        for hours in (1, 2, 3):
+            clock.ahead = hours * HOUR + 5
+            await app.services.orchestrator.run_due_work()
+        assert len(nudges("⏰")) == 3
+        assert all(t.startswith("⏰ <@UBEN>: 1 review(s)") for t in nudges("⏰"))
+        assert nudges("⏫") == []  # escalation waits one interval after the last reminder
+
+        clock.ahead = 4 * HOUR + 5
+        await app.services.orchestrator.run_due_work()
+        await app.services.orchestrator.run_due_work()  # once only
+        (escalated,) = nudges("⏫")
+        assert escalated.startswith("⏫ Escalated to <!subteam^S0LEADS>: 1 review(s)")
+        await press(slack, review, "Approve", user=EVE)  # now a lead may answer
+        await result(slack, root)
+    assert agent.CALLS == [{"tool": "send_email", "args": EMAIL}]
