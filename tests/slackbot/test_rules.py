@@ -302,3 +302,45 @@ async def test_reminders_mention_the_rules_approvers_then_escalation_lets_leads_
         await press(slack, review, "Approve", user=EVE)  # now a lead may answer
         await result(slack, root)
     assert agent.CALLS == [{"tool": "send_email", "args": EMAIL}]
+
+
+RACE = f"""
+[[rule]]
+name = "emails"
+tool = "send_email"
+approvers = ["{ANA}", "{BEN}", "{EVE}"]
+quorum = 3
+"""
+
+
+async def test_two_replicas_racing_the_last_two_votes_resume_once(
+    slack, llm_server, pg_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    path = tmp_path / "rules.toml"
+    path.write_text(RACE)
+    agent.CALLS.clear()
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+
+    def settings(name):
+        return app_settings(
+            slack, llm_server, database_url=pg_url, data_dir=tmp_path / name,
+            graph_spec="graphs.examples.agent:make_graph", rules=load_rules(path),
+        )  # fmt: skip
+
+    async with started(settings("a"), slack) as first, started(settings("b"), slack) as second:
+        root = await start(slack, "email Ana about the launch")
+        review = await next_open(slack, root)
+        await press(slack, review, "Approve", user=ANA)
+        await slack.wait_for(lambda: "1 of 3 approvals" in block_text(review))
+        approve = buttons(review)["Approve"]
+        await asyncio.gather(
+            slack.click(BEN, review, approve["action_id"], url=first.url),
+            slack.click(EVE, review, approve["action_id"], url=second.url),
+        )
+        await result(slack, root)
+        await first.services.orchestrator.wait_idle()
+        await second.services.orchestrator.wait_idle()
+    assert agent.CALLS == [{"tool": "send_email", "args": EMAIL}]  # resumed exactly once
+    assert "3 of 3 approvals" in block_text(review)
