@@ -19,6 +19,8 @@ def main() -> int:
 
     if sys.argv[1:] == ["migrate"]:
         return migrate()
+    if sys.argv[1:2] == ["audit"]:
+        return audit(sys.argv[2:])
     try:
         settings = Settings.from_env(os.environ)
         # The settings are the one source from here on: Bolt would read the token again from
@@ -61,6 +63,18 @@ def migrate() -> int:
     done = ", ".join(map(str, applied)) or "none (already up to date)"
     print(f"slack-orchestrate: migrations applied: {done}")
     return 0
+
+
+def audit(argv: list[str]) -> int:
+    """`python -m slackbot audit [--since 7d] [--run RUN_ID] [--format jsonl|csv]`."""
+    from slackbot.audit_command import audit as print_audit
+    from slackbot.settings import StartupError
+
+    try:
+        return asyncio.run(print_audit(argv, os.environ))
+    except StartupError as error:
+        print(f"slack-orchestrate: {error}", file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

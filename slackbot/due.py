@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot import blocks
 from slackbot.inbox import Inbox
 from slackbot.metrics import Metrics
+from slackbot.reminding import RuleReminders
 from slackbot.store import ReviewStatus, Run, Store
 from slackbot.thread import SlackThread
 
@@ -31,13 +32,14 @@ class DueWork:
         self.metrics = metrics
         self.inbox = inbox
         self.approvers = approvers  # whom reminders name (else who started the run)
+        self.rules: RuleReminders | None = None  # ORCHESTRATE_RULES: reviews a rule covers
 
     async def run(self) -> None:
         """Expire steps nobody answered in time and send the reminders that are due. Any
         replica may call this; the store hands each piece of work to exactly one."""
         try:
-            expired = await self.store.expire_due() if self.store.expire_after else []
-            reminders = await self.store.claim_reminders() if self.store.remind_after else []
+            expired = await self.store.expire_due() if self.store.expiring else []
+            reminders = await self.store.claim_reminders() if self.store.reminding else []
         except Exception:
             log.exception("could not read the work that is due")
             return
@@ -55,12 +57,18 @@ class DueWork:
                 await self._remind(run)
             except Exception:  # its claim runs out and the next pass tries again
                 log.exception("could not send a reminder for run %s", run.run_id)
+        if self.rules:
+            try:
+                await self.rules.escalate()
+            except Exception:
+                log.exception("could not escalate")
 
     async def _remind(self, run: Run) -> None:
         reviews = await self.store.step_reviews(run.run_id, run.step)
         open_ = [
             r for r in reviews if r.status in (ReviewStatus.PENDING, ReviewStatus.AWAITING_NOTES)
         ]
-        people = sorted(self.approvers) or [run.started_by]
-        await self.thread.post_reminder(run, people, open_)
+        if not (self.rules and await self.rules.remind(run, open_)):
+            people = sorted(self.approvers) or [run.started_by]
+            await self.thread.post_reminder(run, people, open_)
         await self.store.reminder_sent(run)

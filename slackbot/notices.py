@@ -41,6 +41,11 @@ NOTICES = {
     Outcome.CANCELLED: "This run was cancelled by <@{ended_by}>: nothing changed.",
     Outcome.EXPIRED: "This review expired: no answer came in time, so the run stopped and"
     " nothing changed.",
+    Outcome.REFUSED: "Only the approvers this review's rule names can answer it: nothing changed.",
+    Outcome.SELF_APPROVAL: "You started this run, so someone else must approve it: nothing"
+    " changed. You can still reject it.",
+    Outcome.ALREADY_APPROVED: "Your approval is already counted: this review waits for"
+    " approvals from others.",
 }
 CANCEL_NOT_ALLOWED = "Only the person who started this run or an approver can cancel it."
 CANCEL_BUSY = (

@@ -39,7 +39,10 @@ from slackbot.notices import (
     TOO_MANY_OF_YOURS,
     describe,
 )
+from slackbot.people import People
+from slackbot.reminding import RuleReminders
 from slackbot.reviews import KINDS
+from slackbot.rules import Gate
 from slackbot.steps import control_at
 from slackbot.store import (
     Decision,
@@ -92,8 +95,10 @@ class Orchestrator:
         max_concurrent_runs: int = 16,
         limits: RunLimits = RunLimits(),
         metrics: Metrics | None = None,
+        people: People | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()  # what /metrics reports of runs and answers
+        self.people = people  # ORCHESTRATE_RULES: who a review's rule lets answer it
         self.store = store
         self.limits = limits
         self.catalog = catalog
@@ -108,6 +113,8 @@ class Orchestrator:
             max_concurrent_runs=max_concurrent_runs,
         )
         self.inbox = self.driver.inbox  # status and App Home
+        if people is not None:
+            self.driver.due.rules = RuleReminders(store, thread, people)
 
     # -- what people do -----------------------------------------------------------------------
 
@@ -163,10 +170,11 @@ class Orchestrator:
         self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
     ) -> str | None:
         bind_log_context(None, review_id)
-        if not self._may_answer(user_id):
+        gate = await self._gate(review_id, user_id)
+        if gate is None and not self._may_answer(user_id):
             return NOT_ALLOWED
         answer = {"action": APPROVE, "by": user_id}
-        decision = await self.store.decide(review_id, user_id, answer, where)
+        decision = await self.store.decide(review_id, user_id, answer, where, gate)
         return await self._after(decision, message_ts, user_id)
 
     @_told_on_failure
@@ -174,9 +182,10 @@ class Orchestrator:
         self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
     ) -> str | None:
         bind_log_context(None, review_id)
-        if not self._may_answer(user_id):
+        gate = await self._gate(review_id, user_id)
+        if gate is None and not self._may_answer(user_id):
             return NOT_ALLOWED
-        decision = await self.store.request_notes(review_id, user_id, where)
+        decision = await self.store.request_notes(review_id, user_id, where, gate)
         return await self._after(decision, message_ts, user_id)
 
     async def record_reply(
@@ -208,13 +217,14 @@ class Orchestrator:
     ) -> str | None:
         """A button that answers at once (an option, Yes / No, Continue, …)."""
         bind_log_context(None, review_id)
-        if not self._may_answer(user_id):
-            return NOT_ALLOWED
         review = await self.store.get_review(review_id)
+        gate = await self._gate(review, user_id)
+        if gate is None and not self._may_answer(user_id):
+            return NOT_ALLOWED
         chosen = control_at(review, control)
         if review is None or chosen is None or chosen.form:
             return NOTICES[Outcome.UNKNOWN]
-        decision = await self.store.decide(review_id, user_id, chosen.answer, where)
+        decision = await self.store.decide(review_id, user_id, chosen.answer, where, gate)
         return await self._after(decision, message_ts, user_id)
 
     @_told_on_failure
@@ -223,9 +233,10 @@ class Orchestrator:
     ) -> str | None:
         """A button that opens a form: the modal opens now (its trigger lives 3 s)."""
         bind_log_context(None, review_id)
-        if not self._may_answer(user_id):
-            return NOT_ALLOWED
         review = await self.store.get_review(review_id)
+        gate = await self._gate(review, user_id)
+        if not self._may_answer(user_id, gate):
+            return NOT_ALLOWED
         chosen = control_at(review, control)
         if review is None or chosen is None or not chosen.form:
             return NOTICES[Outcome.UNKNOWN]
@@ -252,16 +263,17 @@ class Orchestrator:
         """A submitted form: errors shown on it, or the answer stored (then shown and resumed
         in the background, as Slack wants its answer to a submission within 3 s)."""
         bind_log_context(None, review_id)
-        if not self._may_answer(user_id):
-            return blocks.FormReply(notice=NOT_ALLOWED)
         review = await self.store.get_review(review_id)
+        gate = await self._gate(review, user_id)
+        if gate is None and not self._may_answer(user_id):
+            return blocks.FormReply(notice=NOT_ALLOWED)
         if review is None or control_at(review, control) is None:
             return blocks.FormReply(notice=NOTICES[Outcome.UNKNOWN])
         read = KINDS[review.kind].read_form(review, control, values)
         if read.errors:
             return blocks.FormReply(errors=read.errors)
         try:
-            decision = await self.store.decide(review_id, user_id, read.answer)
+            decision = await self.store.decide(review_id, user_id, read.answer, gate=gate)
         except Exception as error:  # the form stays open: the person can submit it again
             log.exception("could not store a form answer")
             first = next(iter(values), "")
@@ -316,8 +328,20 @@ class Orchestrator:
         self.driver.begin(run, recovering=True)
         return None
 
-    def _may_answer(self, user_id: str) -> bool:
+    def _may_answer(self, user_id: str, gate: Gate | None = None) -> bool:
+        if gate is not None:  # the store decides with the run's escalation; a form may open
+            return user_id in gate.approvers | gate.escalation
         return not self.approvers or user_id in self.approvers
+
+    async def _gate(self, review: Review | str | None, user_id: str) -> Gate | None:
+        """The review's rule, with who may answer it read from Slack now (before the answer's
+        transaction); None when no rule covers it (ORCHESTRATE_APPROVERS decides)."""
+        if self.people is None or not self.people.rules:
+            return None
+        if isinstance(review, str):
+            review = await self.store.get_review(review)
+        rule = self.people.rules.named(review.rule) if review else None
+        return await self.people.gate(rule, user_id) if rule else None
 
     async def _after(
         self, decision: Decision, message_ts: str | None, user_id: str | None = None

@@ -75,6 +75,7 @@ def _store_policy(settings: Settings) -> dict:
         "lease_seconds": settings.lease_seconds,
         "expire_after": settings.expire_after,
         "remind_after": settings.remind_after,
+        "rules": settings.rules,
     }
 
 

@@ -20,7 +20,9 @@ from slackbot.catalog import Catalog, load_catalog
 from slackbot.engine.remote import RemoteSource, ThreadMetadata
 from slackbot.metrics import Metrics
 from slackbot.orchestrator import Orchestrator, RunLimits
+from slackbot.people import People
 from slackbot.persistence import open_persistence
+from slackbot.routing import Routing
 from slackbot.settings import Settings
 from slackbot.slack_client import build_slack_client
 from slackbot.store import Store
@@ -45,10 +47,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     ):
         metrics = Metrics(store.db)
         slack = build_slack_client(settings, http, on_error=metrics.slack_error)
+        thread = SlackThread(slack, model=None if settings.remote else settings.openai_model)
+        people = None
+        if settings.rules:  # emails, groups and channels resolved now: a bad one stops start-up
+            people = People(slack, settings.rules, settings.group_cache)
+            await people.resolve()
+            thread.routing = Routing(slack, people)
         orchestrator = Orchestrator(
             store=store,
             catalog=catalog,
-            thread=SlackThread(slack, model=None if settings.remote else settings.openai_model),
+            thread=thread,
+            people=people,
             approvers=settings.approvers,
             max_concurrent_runs=settings.max_concurrent_runs,
             limits=RunLimits(settings.max_runs_per_user, settings.max_runs_per_channel),

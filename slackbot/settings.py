@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from slackbot.rules import Rules
 
 DEFAULT_MODEL = "gpt-4o-mini"
 CHECKOUT = Path(__file__).resolve().parents[1]  # the repository, when run from a checkout
@@ -98,6 +102,9 @@ class Settings:
     migrate_on_start: bool = True  # ORCHESTRATE_MIGRATE=off: `python -m slackbot migrate` does it
     max_runs_per_user: int = 10  # runs one person may have going (running or waiting) at once
     max_runs_per_channel: int = 50
+    # ORCHESTRATE_RULES: who answers which reviews (slackbot/rules.py); None = no rules.
+    rules: Rules | None = field(default=None, compare=False)
+    group_cache: float = 300.0  # ORCHESTRATE_GROUP_CACHE: how long user groups' members are kept
 
     @property
     def socket_mode(self) -> bool:
@@ -196,6 +203,15 @@ class Settings:
         if migrate not in ("auto", "off"):
             invalid.append(f"ORCHESTRATE_MIGRATE must be auto or off, got {migrate!r}")
         max_runs_per_channel = int(number("ORCHESTRATE_MAX_RUNS_PER_CHANNEL", 50))
+        group_cache = duration("ORCHESTRATE_GROUP_CACHE") or 300.0
+        rules = None
+        if rules_path := get("ORCHESTRATE_RULES"):
+            from slackbot.rules import RulesError, load_rules
+
+            try:
+                rules = load_rules(Path(rules_path))
+            except RulesError as error:
+                invalid.append(str(error))
         if missing or invalid:
             raise SettingsError("; ".join([*_missing_message(missing), *invalid]))
         return cls(
@@ -225,6 +241,8 @@ class Settings:
             expire_after=expire_after,
             remind_after=remind_after,
             max_runs_per_channel=max_runs_per_channel,
+            rules=rules,
+            group_cache=group_cache,
         )
 
 

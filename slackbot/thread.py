@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot import blocks
+from slackbot.routing import Routing, with_approvals
 from slackbot.store import Review, Run
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class SlackThread:
         self._root_pending: dict[str, tuple[tuple[int, int, int], Run, int, int]] = {}
         self._root_timers: dict[str, asyncio.Task] = {}
         self._links: dict[tuple[str, str], str] = {}  # (channel, ts) → permalink: never changes
+        self.routing: Routing | None = None  # ORCHESTRATE_RULES: reviews posted elsewhere
 
     async def close(self) -> None:
         for timer in self._root_timers.values():
@@ -100,12 +102,18 @@ class SlackThread:
         except SlackApiError as error:
             log.warning("could not update root message of %s: %s", run.run_id, error)
 
+    def _review(self, review: Review) -> dict:
+        message = blocks.review_message(review, self.model)
+        return {"text": message.text, "blocks": with_approvals(review, message.blocks)}
+
     async def post_review(self, run: Run, review: Review) -> str:
+        if self.routing and self.routing.routed(run, review):
+            return await self.routing.post_review(run, review, self._review(review))
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
             thread_ts=run.root_ts,
             metadata={"event_type": REVIEW_EVENT, "event_payload": {"id": review.review_id}},
-            **blocks.review_message(review, self.model).as_kwargs(),
+            **self._review(review),
         )
         return response["ts"]
 
@@ -113,12 +121,15 @@ class SlackThread:
         ts = review.message_ts or ts
         if not ts:
             return
+        routed = self.routing is not None and self.routing.routed(run, review)
         try:
             await self.client.chat_update(
-                channel=run.channel_id,
+                channel=review.channel_id if routed else run.channel_id,
                 ts=ts,
-                **blocks.review_message(review, self.model).as_kwargs(),
+                **self._review(review),
             )
+            if routed and self.routing:
+                await self.routing.show_decided(run, review)
         except SlackApiError as error:  # the decision is stored; only its display is late
             log.warning("could not update review %s: %s", review.review_id, error)
 

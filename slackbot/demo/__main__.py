@@ -71,6 +71,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "built-in orchestration graph)",
     )
     parser.add_argument(
+        "--rules",
+        type=Path,
+        default=Path(__file__).parent / "rules.toml",
+        help="who answers which reviews (ORCHESTRATE_RULES; default: the demo's rules.toml)",
+    )
+    parser.add_argument(
         "--socket-mode",
         action="store_true",
         help="run the app in Socket Mode (an app-level token, a WebSocket to the emulator) "
@@ -151,6 +157,7 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
     from slackbot.demo.transcript import thread_transcript
     from slackbot.demo.workspace import CHANNEL, NAMES, PEOPLE, DemoWorkspace
     from slackbot.engine.loading import GraphLoadError
+    from slackbot.rules import load_rules
     from slackbot.server import running_app
     from slackbot.settings import Settings
 
@@ -203,6 +210,7 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
             openai_model=model,
             approvers=frozenset() if args.anyone_approves else frozenset({APPROVER}),
             graph_spec=args.graph,
+            rules=load_rules(args.rules),
             slack_app_token=workspace.app_token if args.socket_mode else None,
         )
         mode = " (the app in Socket Mode)" if args.socket_mode else ""

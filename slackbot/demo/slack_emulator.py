@@ -35,6 +35,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from slackbot.demo.directory import Directory
 from slackbot.demo.socket_mode import SocketModeServer
 from slackbot.demo.views import Modals, SlackError, client_errors
 
@@ -109,7 +110,9 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int = MAX_MESSAGE_BLO
         raise BlockKitError("markdown over 12,000 characters in one message")
 
 
-class SlackEmulator:
+class SlackEmulator(Directory):
+    _bot_user = BOT_USER_ID
+
     def __init__(
         self,
         *,

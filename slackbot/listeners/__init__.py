@@ -14,6 +14,9 @@ SLASH_COMMANDS = [commands.COMMAND]
 # chat.getPermalink).
 BOT_EVENTS = [f"{events.EVENT}.channels", f"{events.EVENT}.groups", home.EVENT]
 BOT_SCOPES = ["commands", "chat:write", "reactions:write", "channels:history", "groups:history"]
+# ORCHESTRATE_RULES (slackbot/people.py): user groups' members, people by email, and each
+# rule's channel checked at start-up.
+BOT_SCOPES += ["usergroups:read", "users:read", "users:read.email", "channels:read", "groups:read"]
 
 
 def register(app: AsyncApp, orchestrator: Orchestrator) -> None:

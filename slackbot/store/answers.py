@@ -6,35 +6,54 @@ import json
 import re
 from typing import Any
 
+from slackbot.rules import Gate
+from slackbot.store import audit
 from slackbot.store.backends import Tx
-from slackbot.store.core import LIVE, StoreBase
+from slackbot.store.core import LIVE
 from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run, RunStatus
+from slackbot.store.votes import VotesMixin
 
 _ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)
 
 
-class AnswersMixin(StoreBase):
+class AnswersMixin(VotesMixin):
     # -- people's answers ---------------------------------------------------------------------
 
     async def decide(
-        self, review_id: str, user: str, answer: Any, where: tuple[str, str] | None = None
+        self,
+        review_id: str,
+        user: str,
+        answer: Any,
+        where: tuple[str, str] | None = None,
+        gate: Gate | None = None,
     ) -> Decision:
-        """Record an answer. `where` (team, channel) of the click must be the review's own."""
+        """Record an answer. `where` (team, channel) of the click must be the review's own;
+        `gate`: the review's rule, applied here (votes.py)."""
         async with self.db.transaction() as tx:
             found = await self._open_review(tx, review_id, where)
             if isinstance(found, Decision):
                 return found
             run, review, step = found
+            waits, review = await self._gate(tx, run, review, step, answer, user, gate)
+            if waits is not None:
+                return waits
             return await self._record(tx, run, review, step, answer, user)
 
     async def request_notes(
-        self, review_id: str, user: str, where: tuple[str, str] | None = None
+        self,
+        review_id: str,
+        user: str,
+        where: tuple[str, str] | None = None,
+        gate: Gate | None = None,
     ) -> Decision:
         async with self.db.transaction() as tx:
             found = await self._open_review(tx, review_id, where)
             if isinstance(found, Decision):
                 return found
             run, review, step = found
+            refused, review = await self._gate(tx, run, review, step, None, user, gate)
+            if refused is not None:
+                return refused
             if review.status == ReviewStatus.AWAITING_NOTES and review.notes_requested_by != user:
                 return Decision(Outcome.TAKEN, review, run)
             row = await tx.fetchone(
@@ -139,8 +158,6 @@ class AnswersMixin(StoreBase):
         if row is None:
             return Decision(Outcome.UNKNOWN)
         run = Run.from_row(row)
-        if where is not None and _elsewhere(run, *where):
-            return Decision(Outcome.UNKNOWN)  # a button copied to another channel or team
         rows = await tx.fetchall(
             "SELECT * FROM orchestrate_reviews WHERE run_id = %(run_id)s"
             " AND (step = %(step)s OR review_id = %(id)s) ORDER BY position",
@@ -148,6 +165,8 @@ class AnswersMixin(StoreBase):
         )
         reviews = [Review.from_row(r) for r in rows]
         review = next(r for r in reviews if r.review_id == review_id)
+        if where is not None and _elsewhere(run, review, *where):
+            return Decision(Outcome.UNKNOWN)  # a button copied to another channel or team
         if review.status == ReviewStatus.DECIDED:
             return Decision(Outcome.ALREADY_DECIDED, review, run)
         if run.status == RunStatus.CANCELLED:
@@ -184,6 +203,8 @@ class AnswersMixin(StoreBase):
         )
         assert row is not None
         recorded = Review.from_row(row)
+        await audit.record(tx, self.clock(), "answer", run, actor=user, review=recorded,
+                           answer=answer)  # fmt: skip
         step = [recorded if r.review_id == recorded.review_id else r for r in step]
         decided = sum(r.status == ReviewStatus.DECIDED for r in step)
         resume = run.status == RunStatus.WAITING and decided == len(step)
@@ -193,7 +214,9 @@ class AnswersMixin(StoreBase):
         return Decision(Outcome.RECORDED, recorded, run, decided, len(step), resume, answered)
 
 
-def _elsewhere(run: Run, team_id: str, channel_id: str) -> bool:
-    return bool(channel_id and channel_id != run.channel_id) or bool(
+def _elsewhere(run: Run, review: Review, team_id: str, channel_id: str) -> bool:
+    """Not the review's own channel (the run's, or the one its rule posts it in) or team."""
+    own = review.channel_id or run.channel_id
+    return bool(channel_id and channel_id != own) or bool(
         team_id and run.team_id and team_id != run.team_id
     )

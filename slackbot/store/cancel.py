@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from slackbot.store import audit
 from slackbot.store.core import StoreBase
 from slackbot.store.models import Outcome, Review, Run, RunStatus
 
@@ -38,6 +39,7 @@ class CancelMixin(StoreBase):
                 " updated_at = %(now)s WHERE run_id = %(run_id)s RETURNING *",
                 {"user": user, "now": now, "run_id": run_id},
             )
-        assert updated is not None
+            assert updated is not None
+            await audit.record(tx, now, "cancelled", Run.from_row(updated), actor=user)
         reviews = sorted((Review.from_row(r) for r in closed), key=lambda r: r.position)
         return Outcome.RECORDED, Run.from_row(updated), reviews

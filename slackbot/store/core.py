@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from slackbot.rules import Rules
 from slackbot.settings import StartupError
 from slackbot.store.backends import Database, Tx
 from slackbot.store.migrations import migrate, migrations
@@ -36,8 +37,10 @@ class StoreBase:
         expire_after: float | None = None,
         remind_after: float | None = None,
         clock: Callable[[], float] = time.time,
+        rules: Rules | None = None,
     ) -> None:
         self.db = db
+        self.rules = rules or Rules()  # ORCHESTRATE_RULES: who answers which reviews
         self.expire_after = expire_after  # a step unanswered this long expires its run
         self.remind_after = remind_after  # remind people each time a step waited this long
         self.owner = owner or uuid.uuid4().hex  # one per process: who holds a lease

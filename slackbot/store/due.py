@@ -8,6 +8,7 @@ which finds the posted message by its metadata instead of posting again.
 
 from __future__ import annotations
 
+from slackbot.store import audit
 from slackbot.store.core import StoreBase
 from slackbot.store.models import Review, Run
 
@@ -43,6 +44,8 @@ class DueMixin(StoreBase):
                 )
                 assert updated is not None
                 closed = sorted((Review.from_row(r) for r in reviews), key=lambda r: r.position)
+                for review in closed:
+                    await audit.record(tx, now, "expired", run, review=review)
                 expired.append((Run.from_row(updated), closed))
         return expired
 
@@ -66,7 +69,8 @@ class DueMixin(StoreBase):
         async with self.db.transaction() as tx:
             count = await tx.execute(
                 "UPDATE orchestrate_runs SET reminders_sent = reminders_sent + 1,"
-                " remind_at = remind_at + %(every)s, remind_claimed_until = NULL"
+                " remind_at = remind_at + COALESCE(remind_every, %(every)s),"
+                " remind_claimed_until = NULL"
                 " WHERE run_id = %(run_id)s AND status = 'waiting' AND step = %(step)s"
                 " AND reminders_sent = %(sent)s",
                 {

@@ -46,6 +46,7 @@ class Run:
     ended_by: str | None = None  # who cancelled it
     waiting_since: float | None = None  # when its current step began to wait for people
     reminders_sent: int = 0
+    escalated: bool = False  # a rule's escalate_to may answer too (after the last reminder)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -67,6 +68,7 @@ class Run:
             ended_by=row.get("ended_by"),
             waiting_since=row.get("waiting_since"),
             reminders_sent=row.get("reminders_sent") or 0,
+            escalated=row.get("escalated_at") is not None,
         )
 
 
@@ -89,6 +91,10 @@ class Review:
     # Answers the graph refused on resume, oldest first: {answer, by, at, error} each. The
     # review is open again (pending) after a refusal; they are kept for the record.
     refusals: tuple[dict[str, Any], ...] = ()
+    rule: str | None = None  # the ORCHESTRATE_RULES rule that says who answers it
+    quorum: int = 1  # distinct approving answers it needs
+    approvals: tuple[str, ...] = ()  # who approved so far, in order (while short of quorum)
+    channel_id: str | None = None  # where it is posted, when a rule routes it out of the thread
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Review:
@@ -108,6 +114,10 @@ class Review:
             kind=row["kind"],
             response_schema=_loads(row["response_schema"]),
             refusals=tuple(_loads(row.get("refusals")) or ()),
+            rule=row.get("rule"),
+            quorum=row.get("quorum") or 1,
+            approvals=tuple(_loads(row.get("approvals")) or ()),
+            channel_id=row.get("channel_id"),
         )
 
 
@@ -128,6 +138,9 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"  # the run was cancelled
     BUSY = "busy"  # the run is resuming right now: it cannot be cancelled at this moment
     EXPIRED = "expired"  # the run timed out waiting
+    REFUSED = "refused"  # the review's rule does not let this person answer it
+    SELF_APPROVAL = "self_approval"  # four-eyes: the run's starter may not approve it
+    ALREADY_APPROVED = "already_approved"  # this person's approval is already counted
 
 
 @dataclass(frozen=True)

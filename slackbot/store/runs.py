@@ -150,6 +150,7 @@ class RunsMixin(StoreBase):
                             ),
                         },
                     )
+                await self._apply_rules(tx, run, step)
                 row = await tx.fetchone(
                     "UPDATE orchestrate_runs SET step = %(step)s, phase = 'waiting',"
                     " updated_at = %(now)s WHERE run_id = %(run_id)s RETURNING *",
@@ -182,16 +183,19 @@ class RunsMixin(StoreBase):
                     step=tuple(step),
                 )
             now = self.clock()
+            expire_after, remind_after = self._step_times(step)  # the rules may override them
             row = await tx.fetchone(
                 "UPDATE orchestrate_runs SET status = 'waiting', lease_owner = NULL,"
                 " lease_until = NULL, updated_at = %(now)s, waiting_since = %(now)s,"
                 " expires_at = %(expires)s, remind_at = %(remind)s, reminders_sent = 0,"
-                " remind_claimed_until = NULL WHERE run_id = %(run_id)s RETURNING *",
+                " remind_claimed_until = NULL, remind_every = %(every)s, escalated_at = NULL"
+                " WHERE run_id = %(run_id)s RETURNING *",
                 {
                     "now": now,
                     "run_id": run_id,
-                    "expires": now + self.expire_after if self.expire_after else None,
-                    "remind": now + self.remind_after if self.remind_after else None,
+                    "expires": now + expire_after if expire_after else None,
+                    "remind": now + remind_after if remind_after else None,
+                    "every": remind_after,
                 },
             )
         assert row is not None
