@@ -1,0 +1,118 @@
+"""A deploy (SIGTERM) in the middle of a burst of clicks and commands: every acknowledged one
+is stored, or its person is told. The app is a real `python -m slackbot` process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import psycopg
+import pytest
+
+from slackbot import server
+from slackbot.blocks import ACTION_APPROVE
+from slackbot.demo.process import AppProcess
+from slackbot.inflight import NOT_FINISHED
+from tests.slackbot.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    app_settings,
+    db_rows,
+    start_run,
+    started,
+    wait_reviews,
+)
+
+WORKERS = {"researcher", "critic", "editor"}
+
+
+def process_env(slack, llm_server, pg_url, **more: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.base_url + "/api/",
+        "DATABASE_URL": pg_url,
+        "OPENAI_API_KEY": "test",
+        "OPENAI_BASE_URL": llm_server.base_url,
+        "ORCHESTRATE_LEASE_SECONDS": "2",
+        "LOG_LEVEL": "INFO",
+        **more,
+    }
+
+
+@pytest.fixture
+async def spawn(slack, llm_server, pg_url, tmp_path):
+    processes: list[AppProcess] = []
+
+    async def start(name: str, **more: str) -> AppProcess:
+        process = AppProcess(process_env(slack, llm_server, pg_url, **more), tmp_path, name)
+        processes.append(process)
+        return await process.start()
+
+    yield start
+    await asyncio.gather(*(p.stop() for p in processes))
+
+
+@contextlib.contextmanager
+def runs_locked(pg_url):
+    """Hold the runs table so no click or command can be stored until the block ends (as a
+    slow database or a long transaction would)."""
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("LOCK TABLE orchestrate_runs IN EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+def decided(pg_url) -> set[str]:
+    rows = db_rows(pg_url, "SELECT message_ts FROM orchestrate_reviews WHERE status = 'decided'")
+    return {ts for (ts,) in rows}
+
+
+async def test_sigterm_mid_burst_stores_every_acknowledged_click_and_command(
+    slack, llm_server, spawn, pg_url
+):
+    a = await spawn("a")
+    slack.app_url = a.url
+    roots = [await start_run(slack, f"topic {i}") for i in range(2)]
+    reviews = [await wait_reviews(slack, root.ts, WORKERS) for root in roots]
+    clicked = [reviews[0]["researcher"], reviews[0]["critic"], reviews[1]["editor"]]
+    with runs_locked(pg_url):
+        answers = await asyncio.gather(
+            *(slack.click(ANA, message, ACTION_APPROVE) for message in clicked),
+            slack.slash_command(BEN, CHANNEL, "A third topic"),
+        )
+        assert [status for status, _ in answers] == [200] * 4  # all acknowledged
+        a.process.terminate()  # SIGTERM, as `docker stop` or Kubernetes send
+        await asyncio.sleep(1.0)  # the database stays slow for a while
+    assert await asyncio.wait_for(a.process.wait(), 15) == 0
+    assert decided(pg_url) == {m.ts for m in clicked}
+    topics = db_rows(pg_url, "SELECT topic FROM orchestrate_runs ORDER BY created_at")
+    assert [t for (t,) in topics] == ["topic 0", "topic 1", "A third topic"]
+    assert slack.responses == []  # nothing to tell: all of it was stored
+    log = a.log.read_text()
+    assert "waiting for 4 Slack request(s)" in log  # they were in flight at the SIGTERM
+
+
+async def test_work_still_unstored_after_the_grace_period_is_told(
+    slack, llm_server, pg_url, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(server, "GRACE_SECONDS", 1.0)
+    settings = app_settings(slack, llm_server, database_url=pg_url, data_dir=tmp_path)
+    app = started(settings, slack)
+    await app.__aenter__()
+    try:
+        root = await start_run(slack)
+        reviews = await wait_reviews(slack, root.ts, WORKERS)
+    except BaseException:
+        await app.__aexit__(None, None, None)
+        raise
+    with runs_locked(pg_url):
+        status, _ = await slack.click(ANA, reviews["critic"], ACTION_APPROVE)
+        assert status == 200
+        stopping = asyncio.ensure_future(app.__aexit__(None, None, None))  # the shutdown
+        told = await slack.wait_for(lambda: slack.responses, 10)
+    await stopping
+    assert told[-1]["text"] == NOT_FINISHED
+    assert told[-1]["user"] == ANA
+    assert decided(pg_url) == set()  # not stored: and the person knows to click again
