@@ -16,6 +16,8 @@ from slackbot.thread import SlackThread
 
 log = logging.getLogger(__name__)
 
+REMINDERS_PER_PASS = 20
+
 
 class DueWork:
     def __init__(
@@ -37,7 +39,6 @@ class DueWork:
         replica may call this; the store hands each piece of work to exactly one."""
         try:
             expired = await self.store.expire_due() if self.store.expire_after else []
-            reminders = await self.store.claim_reminders() if self.store.remind_after else []
         except Exception:
             log.exception("could not read the work that is due")
             return
@@ -50,7 +51,15 @@ class DueWork:
                 await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
             await self.thread.show_root(run)
             self.inbox.refresh(self.inbox.concerned(run, *reviews))
-        for run in reminders:
+        # One at a time, each claimed when its turn comes: a process that dies holds one.
+        for _ in range(REMINDERS_PER_PASS if self.store.remind_after else 0):
+            try:
+                run = await self.store.claim_reminder()
+            except Exception:
+                log.exception("could not read the reminders that are due")
+                return
+            if run is None:
+                return
             try:
                 await self._remind(run)
             except Exception:  # its claim runs out and the next pass tries again
