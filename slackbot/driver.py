@@ -94,6 +94,7 @@ class Driver:
             except Exception:
                 log.exception("recovery pass failed")
             await self.due.run()
+            await self.due.outbox.drain()  # Slack updates a stopped process left owed
             await asyncio.sleep(self.store.lease_seconds / 3)
 
     @contextlib.contextmanager

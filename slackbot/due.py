@@ -3,14 +3,11 @@ reminders. Any replica may run it; the store hands each piece to exactly one."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
-from slack_sdk.errors import SlackApiError
-
-from slackbot import blocks
 from slackbot.inbox import Inbox
 from slackbot.metrics import Metrics
+from slackbot.outbox import Outbox
 from slackbot.store import ReviewStatus, Run, Store
 from slackbot.thread import SlackThread
 
@@ -29,6 +26,7 @@ class DueWork:
         approvers: frozenset[str],
     ) -> None:
         self.store = store
+        self.outbox = Outbox(store, thread)
         self.thread = thread
         self.metrics = metrics
         self.inbox = inbox
@@ -42,15 +40,12 @@ class DueWork:
         except Exception:
             log.exception("could not read the work that is due")
             return
-        for run, reviews in expired:
+        for run, reviews, owed in expired:
             log.info("run %s expired: %d review(s) unanswered", run.run_id, len(reviews))
             self.metrics.run_ended("expired")
-            with contextlib.suppress(SlackApiError):  # stored already; Slack only shows it
-                for review in reviews:
-                    await self.thread.show_review(run, review)
-                await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
-            await self.thread.show_root(run)
             self.inbox.refresh(self.inbox.concerned(run, *reviews))
+            # Stored already, with what Slack must show: done now, or later by any process.
+            await self.outbox.do(owed)
         # One at a time, each claimed when its turn comes: a process that dies holds one.
         for _ in range(REMINDERS_PER_PASS if self.store.remind_after else 0):
             try:

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 # Message metadata lets a restarted process find what it posted before it could save the ts.
 REVIEW_EVENT = "orchestrate_review"
 SUMMARY_EVENT = "orchestrate_summary"
+TIMED_OUT_EVENT = "orchestrate_timed_out"
 
 
 # Root progress is coalesced: within ROOT_DELAY the most advanced state wins, and only it is
@@ -87,13 +88,23 @@ class SlackThread:
     async def _update_root(self, run: Run, decided: int, total: int) -> None:
         """Progress on the root message is cosmetic: a failure is logged, never fatal."""
         try:
+            await self.draw_root(run, decided, total)
+        except SlackApiError as error:
+            log.warning("could not update root message of %s: %s", run.run_id, error)
+
+    async def draw_root(self, run: Run, decided: int = 0, total: int = 0) -> None:
+        """The root as the run is now, at once (progress still coalescing is dropped); raises
+        when Slack fails. For updates a state change owes (slackbot/outbox.py)."""
+        timer = self._root_timers.pop(run.run_id, None)
+        if timer:
+            timer.cancel()
+        self._root_pending.pop(run.run_id, None)
+        if run.root_ts:
             await self.client.chat_update(
                 channel=run.channel_id,
                 ts=run.root_ts,
                 **blocks.root_message(run, decided, total).as_kwargs(),
             )
-        except SlackApiError as error:
-            log.warning("could not update root message of %s: %s", run.run_id, error)
 
     async def post_review(self, run: Run, review: Review) -> str:
         response = await self.client.chat_postMessage(
@@ -105,17 +116,20 @@ class SlackThread:
         return response["ts"]
 
     async def show_review(self, run: Run, review: Review, ts: str | None = None) -> None:
-        ts = review.message_ts or ts
-        if not ts:
-            return
         try:
+            await self.draw_review(run, review, ts)
+        except SlackApiError as error:  # the decision is stored; only its display is late
+            log.warning("could not update review %s: %s", review.review_id, error)
+
+    async def draw_review(self, run: Run, review: Review, ts: str | None = None) -> None:
+        """The review's message as the review is now; raises when Slack fails."""
+        ts = review.message_ts or ts
+        if ts:
             await self.client.chat_update(
                 channel=run.channel_id,
                 ts=ts,
                 **blocks.review_message(review, self.model).as_kwargs(),
             )
-        except SlackApiError as error:  # the decision is stored; only its display is late
-            log.warning("could not update review %s: %s", review.review_id, error)
 
     async def post_result(self, run: Run, message: blocks.Message) -> str:
         """The summary (built-in graph) or the result of the graph, once per run."""
@@ -147,9 +161,15 @@ class SlackThread:
         except SlackApiError as error:
             log.warning("could not update failure message of %s: %s", run.run_id, error)
 
-    async def post_note(self, run: Run, message: blocks.Message) -> None:
+    async def post_timed_out(self, run: Run, unanswered: int) -> None:
+        """The thread's "timed out" note, once per run (an earlier attempt's is found)."""
+        if run.run_id in await self.find_posted(run, TIMED_OUT_EVENT):
+            return
         await self.client.chat_postMessage(
-            channel=run.channel_id, thread_ts=run.root_ts, **message.as_kwargs()
+            channel=run.channel_id,
+            thread_ts=run.root_ts,
+            metadata={"event_type": TIMED_OUT_EVENT, "event_payload": {"id": run.run_id}},
+            **blocks.timed_out_message(run, unanswered).as_kwargs(),
         )
 
     async def post_reminder(self, run: Run, people: list[str], reviews: list[Review]) -> None:

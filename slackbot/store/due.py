@@ -10,16 +10,17 @@ again.
 
 from __future__ import annotations
 
-from slackbot.store.core import StoreBase
 from slackbot.store.models import Review, Run
+from slackbot.store.outbox import REVIEW, ROOT, TIMED_OUT, OutboxMixin, Owed
 
 MAX_REMINDERS = 3
 
 
-class DueMixin(StoreBase):
-    async def expire_due(self, limit: int = 20) -> list[tuple[Run, list[Review]]]:
+class DueMixin(OutboxMixin):
+    async def expire_due(self, limit: int = 20) -> list[tuple[Run, list[Review], list[Owed]]]:
         """Runs whose step waited past its expiry: expired (fail closed), with the reviews
-        that had no answer (marked expired, dated when the step began to wait)."""
+        that had no answer (marked expired, dated when the step began to wait) and the Slack
+        updates this owes (those reviews, the timed-out note, the root), recorded with it."""
         now = self.clock()
         expired = []
         async with self.db.transaction() as tx:
@@ -44,7 +45,10 @@ class DueMixin(StoreBase):
                 )
                 assert updated is not None
                 closed = sorted((Review.from_row(r) for r in reviews), key=lambda r: r.position)
-                expired.append((Run.from_row(updated), closed))
+                owed = [(REVIEW, r.review_id) for r in closed if r.message_ts]
+                owed += [(TIMED_OUT, run.run_id), (ROOT, run.run_id)]
+                owes = await self._owe(tx, run.run_id, owed)
+                expired.append((Run.from_row(updated), closed, owes))
         return expired
 
     async def claim_reminder(self) -> Run | None:

@@ -10,15 +10,18 @@ import psycopg
 import pytest
 
 from slackbot import server
-from slackbot.blocks import ACTION_APPROVE
+from slackbot.blocks import ACTION_APPROVE, ACTION_CANCEL
 from slackbot.demo.process import AppProcess
 from slackbot.inflight import NOT_FINISHED
+from slackbot.notices import CANCEL_LATE
 from tests.slackbot.conftest import (
     ANA,
     BEN,
     CHANNEL,
     app_settings,
+    block_text,
     db_rows,
+    open_reviews,
     start_run,
     started,
     wait_reviews,
@@ -116,3 +119,54 @@ async def test_work_still_unstored_after_the_grace_period_is_told(
     assert told[-1]["text"] == NOT_FINISHED
     assert told[-1]["user"] == ANA
     assert decided(pg_url) == set()  # not stored: and the person knows to click again
+
+
+# -- what a person sees, repaired after Slack errors and by the next process -----------------
+
+
+def root_of(slack, root):
+    return slack.messages[(CHANNEL, root.ts)]
+
+
+def timed_out_notes(slack, root):
+    return [m for m in slack.thread(CHANNEL, root.ts) if "Timed out" in block_text(m)]
+
+
+async def test_cancel_while_slack_fails_updates_is_shown_once_slack_is_back(slack, llm_server, app):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    await slack.wait_for(lambda: "0 of 3" in block_text(root_of(slack, root)))
+    slack.fail_next("chat.update", status=503, count=10_000)  # Slack fails updates a while
+    status, _ = await slack.click(ANA, root_of(slack, root), ACTION_CANCEL)
+    assert status == 200
+    told = await slack.wait_for(lambda: slack.responses, 20)
+    slack._failures.clear()  # and is back
+    assert told[-1]["text"] == CANCEL_LATE  # the canceller knows the display is late
+    for worker in WORKERS:
+        await slack.wait_for(lambda w=worker: "Cancelled by <@UANA>" in block_text(reviews[w]))
+    await slack.wait_for(lambda: "Cancelled by <@UANA>" in block_text(root_of(slack, root)))
+    assert open_reviews(slack, root.ts) == {}
+    assert ACTION_CANCEL not in str(root_of(slack, root).blocks)
+
+
+@pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM"])
+async def test_expiry_cut_short_is_shown_by_the_next_process(slack, llm_server, spawn, stop):
+    a = await spawn("a", ORCHESTRATE_EXPIRE_AFTER="4s")
+    slack.app_url = a.url
+    roots = [await start_run(slack)]
+    for root in roots:
+        await wait_reviews(slack, root.ts, WORKERS)
+        await slack.wait_for(lambda r=root: "0 of 3" in block_text(root_of(slack, r)))
+    slack.fail_next("chat.update", status=503, count=10_000)  # the "Expired" updates fail
+    await slack.wait_for(lambda: slack.calls_to("chat.update", ok_only=False)[-1].status == 503)
+    await (a.kill() if stop == "SIGKILL" else a.stop())
+    slack._failures.clear()  # Slack is fine again
+    b = await spawn("b")
+    for root in roots:
+        await slack.wait_for(lambda r=root: open_reviews(slack, r.ts) == {}, 20)
+        await slack.wait_for(lambda r=root: "Expired" in block_text(root_of(slack, r)), 20)
+        assert ACTION_CANCEL not in str(root_of(slack, root).blocks)
+        await slack.wait_for(lambda r=root: timed_out_notes(slack, r), 20)
+    await asyncio.sleep(1)  # room for a second note to show itself
+    assert [len(timed_out_notes(slack, root)) for root in roots] == [1]
+    await b.stop()
