@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 REVIEW_EVENT = "orchestrate_review"
 SUMMARY_EVENT = "orchestrate_summary"
 TIMED_OUT_EVENT = "orchestrate_timed_out"
+ROOT_EVENT = "orchestrate_root"
+HISTORY_PAGES = 5  # of 200 messages: how far back a restarted process looks for a root
 
 
 # Root progress is coalesced: within ROOT_DELAY the most advanced state wins, and only it is
@@ -55,9 +57,31 @@ class SlackThread:
 
     async def post_root(self, run: Run) -> str:
         response = await self.client.chat_postMessage(
-            channel=run.channel_id, **blocks.root_message(run).as_kwargs()
+            channel=run.channel_id,
+            metadata={"event_type": ROOT_EVENT, "event_payload": {"id": run.run_id}},
+            **blocks.root_message(run).as_kwargs(),
         )
         return response["ts"]
+
+    async def find_root(self, run: Run) -> str | None:
+        """The ts of the run's root message if a process posted it and died before saving it
+        (found by its metadata in the channel's recent history)."""
+        cursor = None
+        for _page in range(HISTORY_PAGES):
+            response = await self.client.conversations_history(
+                channel=run.channel_id, include_all_metadata=True, limit=200, cursor=cursor
+            )
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == ROOT_EVENT
+                    and (metadata.get("event_payload") or {}).get("id") == run.run_id
+                ):
+                    return message["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
 
     async def show_root(self, run: Run, decided: int = 0, total: int = 0) -> None:
         """Show progress on the root message: at once when final, else coalesced."""

@@ -170,3 +170,24 @@ async def test_expiry_cut_short_is_shown_by_the_next_process(slack, llm_server, 
     await asyncio.sleep(1)  # room for a second note to show itself
     assert [len(timed_out_notes(slack, root)) for root in roots] == [1]
     await b.stop()
+
+
+async def test_a_kill_between_posting_the_root_and_saving_its_ts_posts_no_second_root(
+    slack, llm_server, spawn, pg_url
+):
+    a = await spawn("a")
+    slack.app_url = a.url
+    slack.fail_next("chat.postMessage", status=429, retry_after=2)  # the root's post waits
+    status, _ = await slack.slash_command(ANA, CHANNEL, "Open an office in Berlin")
+    assert status == 200
+    await slack.wait_for(lambda: db_rows(pg_url, "SELECT run_id FROM orchestrate_runs"))
+    with runs_locked(pg_url):  # the ts cannot be saved
+        await slack.wait_for(lambda: slack.roots(CHANNEL), 10)  # Slack accepted the root
+        await a.kill()
+    assert db_rows(pg_url, "SELECT root_ts FROM orchestrate_runs") == [(None,)]
+    await spawn("b")  # takes the run over once the dead process's lease runs out
+    (root,) = slack.roots(CHANNEL)
+    await wait_reviews(slack, root.ts, WORKERS, timeout=30)  # in the first root's thread
+    await slack.wait_for(lambda: "0 of 3" in block_text(root_of(slack, root)))
+    assert len(slack.roots(CHANNEL)) == 1
+    assert db_rows(pg_url, "SELECT root_ts FROM orchestrate_runs") == [(root.ts,)]
