@@ -97,6 +97,7 @@ class Driver:
             except Exception:
                 log.exception("recovery pass failed")
             await self.due.run()
+            await self.due.outbox.drain()  # Slack updates a stopped process left owed
             await asyncio.sleep(self.store.lease_seconds / 3)
 
     @contextlib.contextmanager
@@ -201,8 +202,8 @@ class Driver:
     ) -> None:
         graph = self.catalog[run.graph]
         engine, run_id = graph.engine, run.run_id
-        if run.root_ts is None:  # the process died between creating the run and posting
-            ts = await self.thread.post_root(run)
+        if run.root_ts is None:  # a process died between creating the run and saving the ts
+            ts = await self.thread.find_root(run) or await self.thread.post_root(run)
             await self.store.set_root_ts(run_id, ts)
             run = dataclasses.replace(run, root_ts=ts)
         graph_input = run.input if run.input is not None else {}

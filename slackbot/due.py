@@ -3,19 +3,18 @@ reminders. Any replica may run it; the store hands each piece to exactly one."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
-from slack_sdk.errors import SlackApiError
-
-from slackbot import blocks
 from slackbot.inbox import Inbox
 from slackbot.metrics import Metrics
+from slackbot.outbox import Outbox
 from slackbot.reminding import RuleReminders
 from slackbot.store import ReviewStatus, Run, Store
 from slackbot.thread import SlackThread
 
 log = logging.getLogger(__name__)
+
+REMINDERS_PER_PASS = 20
 
 
 class DueWork:
@@ -28,6 +27,7 @@ class DueWork:
         approvers: frozenset[str],
     ) -> None:
         self.store = store
+        self.outbox = Outbox(store, thread)
         self.thread = thread
         self.metrics = metrics
         self.inbox = inbox
@@ -39,29 +39,36 @@ class DueWork:
         replica may call this; the store hands each piece of work to exactly one."""
         try:
             expired = await self.store.expire_due() if self.store.expiring else []
-            reminders = await self.store.claim_reminders() if self.store.reminding else []
         except Exception:
             log.exception("could not read the work that is due")
             return
-        for run, reviews in expired:
+        for run, reviews, owed in expired:
             log.info("run %s expired: %d review(s) unanswered", run.run_id, len(reviews))
             self.metrics.run_ended("expired")
-            with contextlib.suppress(SlackApiError):  # stored already; Slack only shows it
-                for review in reviews:
-                    await self.thread.show_review(run, review)
-                await self.thread.post_note(run, blocks.timed_out_message(run, len(reviews)))
-            await self.thread.show_root(run)
             self.inbox.refresh(self.inbox.concerned(run, *reviews))
-        for run in reminders:
-            try:
-                await self._remind(run)
-            except Exception:  # its claim runs out and the next pass tries again
-                log.exception("could not send a reminder for run %s", run.run_id)
+            # Stored already, with what Slack must show: done now, or later by any process.
+            await self.outbox.do(owed)
+        await self._send_reminders()
         if self.rules:
             try:
                 await self.rules.escalate()
             except Exception:
                 log.exception("could not escalate")
+
+    async def _send_reminders(self) -> None:
+        # One at a time, each claimed when its turn comes: a process that dies holds one.
+        for _ in range(REMINDERS_PER_PASS if self.store.reminding else 0):
+            try:
+                run = await self.store.claim_reminder()
+            except Exception:
+                log.exception("could not read the reminders that are due")
+                return
+            if run is None:
+                return
+            try:
+                await self._remind(run)
+            except Exception:  # its claim runs out and the next pass tries again
+                log.exception("could not send a reminder for run %s", run.run_id)
 
     async def _remind(self, run: Run) -> None:
         reviews = await self.store.step_reviews(run.run_id, run.step)

@@ -53,6 +53,10 @@ CANCEL_BUSY = (
     "You can cancel it when it waits for people again."
 )
 CANCEL_OVER = "This run is already over: nothing to cancel."
+CANCEL_LATE = (
+    "Cancelled: the run will never resume. Slack did not take the update yet, so its"
+    " messages may still show buttons for a moment; they answer that the run was cancelled."
+)
 TOO_MANY_OF_YOURS = (
     "You already have {limit} runs going (running or waiting for answers), the most one person "
     "may have at once. Finish or cancel one, then start this again."

@@ -26,6 +26,7 @@ from slackbot.metrics import Metrics
 from slackbot.notices import (
     ANSWERED_BY_YOU,
     CANCEL_BUSY,
+    CANCEL_LATE,
     CANCEL_NOT_ALLOWED,
     CANCEL_OVER,
     FORM_TOO_LATE,
@@ -300,17 +301,16 @@ class Orchestrator:
             return NOTICES[Outcome.UNKNOWN]
         if user_id != run.started_by and user_id not in self.approvers:
             return CANCEL_NOT_ALLOWED
-        outcome, cancelled, closed = await self.store.cancel(run_id, user_id)
+        outcome, cancelled, closed, owed = await self.store.cancel(run_id, user_id)
         if outcome == Outcome.BUSY:
             return CANCEL_BUSY
         if outcome != Outcome.RECORDED or cancelled is None:
             return CANCEL_OVER
         self.metrics.run_ended("cancelled")
-        for review in closed:
-            await self.thread.show_review(cancelled, review)
-        await self.thread.show_root(cancelled)
         self.inbox.refresh(self.inbox.concerned(cancelled, *closed))
-        return None
+        # Stored with the cancel: shown now, or by whichever process retries it.
+        shown = await self.driver.due.outbox.do(owed)
+        return None if shown else CANCEL_LATE
 
     @_told_on_failure
     async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:

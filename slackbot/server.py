@@ -26,6 +26,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from slackbot.health import DatabaseHealth, langgraph_health
+from slackbot.inflight import InFlight
 from slackbot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from slackbot.services import Services, open_services
 from slackbot.settings import Settings, StartupError
@@ -46,6 +47,9 @@ SOCKET_CONNECT_SECONDS = 30.0  # for the WebSocket after apps.connections.open g
 # replaced within it (Bolt's handler defaults to 10 s; slack_sdk's own client to 5 s).
 SOCKET_PING_SECONDS = 5.0
 SHUTDOWN_SECONDS = 10.0  # after SIGTERM/SIGINT, then whatever is left is cancelled
+# Of those, what requests already taken (answered HTTP requests, acked clicks still being
+# stored) get to finish; then the unfinished are stopped and their people told.
+GRACE_SECONDS = 7.0
 
 
 # -- Slack's requests (HTTP mode) ----------------------------------------------------------------
@@ -363,7 +367,11 @@ async def running_app(settings: Settings, host: str = "0.0.0.0") -> AsyncIterato
     async with open_services(settings) as services:
         bolt_app = create_bolt_app(settings, services)
         guard_listeners(bolt_app)
-        runner = web.AppRunner(create_web_app(services, bolt_app), access_log=None)
+        inflight = InFlight()
+        inflight.install(bolt_app)
+        runner = web.AppRunner(
+            create_web_app(services, bolt_app), access_log=None, shutdown_timeout=GRACE_SECONDS
+        )
         await runner.setup()
         socket_handler = None
         started = False
@@ -384,9 +392,14 @@ async def running_app(settings: Settings, host: str = "0.0.0.0") -> AsyncIterato
         finally:
             if started:
                 log.info("shutting down")
+            # A deploy: stop taking requests (new ones are refused, the port is closed), let
+            # those already taken be stored, then close (services close with this block).
+            deadline = asyncio.get_running_loop().time() + GRACE_SECONDS
+            inflight.closing = True
+            await runner.cleanup()  # waits for HTTP requests in flight (each acks within 3 s)
+            await inflight.finish(max(0.0, deadline - asyncio.get_running_loop().time()))
             if socket_handler:
                 await socket_handler.close_async()
-            await runner.cleanup()
 
 
 async def serve(settings: Settings) -> None:

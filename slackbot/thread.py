@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 # Message metadata lets a restarted process find what it posted before it could save the ts.
 REVIEW_EVENT = "orchestrate_review"
 SUMMARY_EVENT = "orchestrate_summary"
+TIMED_OUT_EVENT = "orchestrate_timed_out"
+ROOT_EVENT = "orchestrate_root"
+HISTORY_PAGES = 5  # of 200 messages: how far back a restarted process looks for a root
 
 
 # Root progress is coalesced: within ROOT_DELAY the most advanced state wins, and only it is
@@ -56,9 +59,31 @@ class SlackThread:
 
     async def post_root(self, run: Run) -> str:
         response = await self.client.chat_postMessage(
-            channel=run.channel_id, **blocks.root_message(run).as_kwargs()
+            channel=run.channel_id,
+            metadata={"event_type": ROOT_EVENT, "event_payload": {"id": run.run_id}},
+            **blocks.root_message(run).as_kwargs(),
         )
         return response["ts"]
+
+    async def find_root(self, run: Run) -> str | None:
+        """The ts of the run's root message if a process posted it and died before saving it
+        (found by its metadata in the channel's recent history)."""
+        cursor = None
+        for _page in range(HISTORY_PAGES):
+            response = await self.client.conversations_history(
+                channel=run.channel_id, include_all_metadata=True, limit=200, cursor=cursor
+            )
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == ROOT_EVENT
+                    and (metadata.get("event_payload") or {}).get("id") == run.run_id
+                ):
+                    return message["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
 
     async def show_root(
         self, run: Run, decided: int = 0, total: int = 0, again: bool = False
@@ -94,13 +119,23 @@ class SlackThread:
     async def _update_root(self, run: Run, decided: int, total: int) -> None:
         """Progress on the root message is cosmetic: a failure is logged, never fatal."""
         try:
+            await self.draw_root(run, decided, total)
+        except SlackApiError as error:
+            log.warning("could not update root message of %s: %s", run.run_id, error)
+
+    async def draw_root(self, run: Run, decided: int = 0, total: int = 0) -> None:
+        """The root as the run is now, at once (progress still coalescing is dropped); raises
+        when Slack fails. For updates a state change owes (slackbot/outbox.py)."""
+        timer = self._root_timers.pop(run.run_id, None)
+        if timer:
+            timer.cancel()
+        self._root_pending.pop(run.run_id, None)
+        if run.root_ts:
             await self.client.chat_update(
                 channel=run.channel_id,
                 ts=run.root_ts,
                 **blocks.root_message(run, decided, total).as_kwargs(),
             )
-        except SlackApiError as error:
-            log.warning("could not update root message of %s: %s", run.run_id, error)
 
     def _review(self, review: Review) -> dict:
         message = blocks.review_message(review, self.model)
@@ -118,11 +153,16 @@ class SlackThread:
         return response["ts"]
 
     async def show_review(self, run: Run, review: Review, ts: str | None = None) -> None:
-        ts = review.message_ts or ts
-        if not ts:
-            return
-        routed = self.routing is not None and self.routing.routed(run, review)
         try:
+            await self.draw_review(run, review, ts)
+        except SlackApiError as error:  # the decision is stored; only its display is late
+            log.warning("could not update review %s: %s", review.review_id, error)
+
+    async def draw_review(self, run: Run, review: Review, ts: str | None = None) -> None:
+        """The review's message as the review is now; raises when Slack fails."""
+        ts = review.message_ts or ts
+        routed = self.routing is not None and self.routing.routed(run, review)
+        if ts:
             await self.client.chat_update(
                 channel=review.channel_id if routed else run.channel_id,
                 ts=ts,
@@ -130,8 +170,6 @@ class SlackThread:
             )
             if routed and self.routing:
                 await self.routing.show_decided(run, review)
-        except SlackApiError as error:  # the decision is stored; only its display is late
-            log.warning("could not update review %s: %s", review.review_id, error)
 
     async def post_result(self, run: Run, message: blocks.Message) -> str:
         """The summary (built-in graph) or the result of the graph, once per run."""
@@ -163,9 +201,15 @@ class SlackThread:
         except SlackApiError as error:
             log.warning("could not update failure message of %s: %s", run.run_id, error)
 
-    async def post_note(self, run: Run, message: blocks.Message) -> None:
+    async def post_timed_out(self, run: Run, unanswered: int) -> None:
+        """The thread's "timed out" note, once per run (an earlier attempt's is found)."""
+        if run.run_id in await self.find_posted(run, TIMED_OUT_EVENT):
+            return
         await self.client.chat_postMessage(
-            channel=run.channel_id, thread_ts=run.root_ts, **message.as_kwargs()
+            channel=run.channel_id,
+            thread_ts=run.root_ts,
+            metadata={"event_type": TIMED_OUT_EVENT, "event_payload": {"id": run.run_id}},
+            **blocks.timed_out_message(run, unanswered).as_kwargs(),
         )
 
     async def post_reminder(self, run: Run, people: list[str], reviews: list[Review]) -> None:

@@ -634,6 +634,18 @@ class SlackEmulator(Directory):
             messages.append(shaped)
         return {"messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's messages (not thread replies), newest first, in one page."""
+        channel = self._member_channel(args)
+        include_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        messages = []
+        for message in reversed(self.roots(channel)):
+            shaped = message.as_slack()
+            if not include_metadata:
+                shaped.pop("metadata", None)
+            messages.append(shaped)
+        return {"messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.modals.open(args)
 

@@ -106,7 +106,8 @@ async def test_reminders_are_sent_once_each_across_replicas_and_a_restart(
 
             # A replica claims the next one and dies before marking it sent (after posting).
             clock.ahead = 2 * HOUR + 2
-            (run,) = await second.services.store.claim_reminders()
+            run = await second.services.store.claim_reminder()
+            assert run is not None
             reviews = await second.services.store.step_reviews(run.run_id, run.step)
             await second.services.orchestrator.thread.post_reminder(run, [ANA], reviews)
         assert len(reminders(slack, root)) == 2
@@ -123,3 +124,48 @@ async def test_reminders_are_sent_once_each_across_replicas_and_a_restart(
                 await restarted.services.orchestrator.run_due_work()
                 await first.services.orchestrator.run_due_work()
             assert len(reminders(slack, root)) == 3  # at most 3
+
+
+async def test_a_replica_that_dies_mid_reminders_holds_one_run_not_the_batch(
+    slack, llm_server, pg_url, tmp_path
+):
+    def settings(name):
+        return app_settings(
+            slack, llm_server, database_url=pg_url, data_dir=tmp_path / name, remind_after=HOUR
+        )
+
+    clock = Clock()
+    async with started(settings("a"), slack) as first, started(settings("b"), slack) as second:
+        use_clock(first, clock)
+        use_clock(second, clock)
+        roots = [await start_run(slack, f"topic {i}", url=first.url) for i in range(3)]
+        for root in roots:
+            await wait_reviews(slack, root.ts, WORKERS)
+        waiting = [("waiting",)] * 3
+        await slack.wait_for(
+            lambda: db_rows(pg_url, "SELECT status FROM orchestrate_runs") == waiting
+        )
+        clock.ahead = HOUR + 60  # all three are due
+
+        # The first replica starts its reminders and dies at its first post (its own
+        # background loop stopped first, so that this pass is its last act).
+        await first.services.orchestrator.close()
+        posting = asyncio.Event()
+
+        async def dies(*_: object) -> None:
+            posting.set()
+            await asyncio.Event().wait()
+
+        first.services.orchestrator.thread.post_reminder = dies  # type: ignore[method-assign]
+        dying = asyncio.ensure_future(first.services.orchestrator.run_due_work())
+        await asyncio.wait_for(posting.wait(), 10)
+        dying.cancel()
+
+        def counts():
+            return sorted(len(reminders(slack, root)) for root in roots)
+
+        await second.services.orchestrator.run_due_work()  # at once, not a minute later
+        await slack.wait_for(lambda: counts() == [0, 1, 1], 5)
+        clock.ahead += second.services.store.lease_seconds + 1  # the dead one's claim ran out
+        await second.services.orchestrator.run_due_work()
+        await slack.wait_for(lambda: counts() == [1, 1, 1], 5)
