@@ -28,6 +28,9 @@ class Tx(Protocol):
 class Database(Protocol):
     for_update: str  # row lock suffix inside a transaction ("" where the whole db is locked)
     skip_locked: str
+    # Takes the lock named by %(key)s (a signed 64-bit number) until the transaction ends
+    # ("" where the whole db is locked already).
+    xact_lock: str
 
     def in_json(self, param: str) -> str:
         """`IN (…)` over a parameter holding a JSON array of strings: one statement for a
@@ -41,6 +44,7 @@ class Database(Protocol):
 class PostgresDatabase:
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    xact_lock = "SELECT pg_advisory_xact_lock(%(key)s)"
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
@@ -85,6 +89,7 @@ class SqliteDatabase:
 
     for_update = ""
     skip_locked = ""
+    xact_lock = ""  # BEGIN IMMEDIATE: one writer at a time
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
