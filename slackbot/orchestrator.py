@@ -225,15 +225,19 @@ class Orchestrator:
 
     @_told_on_failure
     async def open_form(
-        self, review_id: str, control: int, user_id: str, trigger_id: str
+        self, review_id: str, control: int, user_id: str, trigger_id: str, where: Where = None
     ) -> str | None:
-        """A button that opens a form: the modal opens now (its trigger lives 3 s)."""
+        """A button that opens a form: the modal opens now (its trigger lives 3 s), only from
+        the review's own channel (its submission then carries the team to check)."""
         bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         review = await self.store.get_review(review_id)
         chosen = control_at(review, control)
         if review is None or chosen is None or not chosen.form:
+            return NOTICES[Outcome.UNKNOWN]
+        run = await self.store.get_run(review.run_id)
+        if run is None or (where and run.elsewhere(*where)):
             return NOTICES[Outcome.UNKNOWN]
         if review.status == ReviewStatus.CANCELLED:
             return NOTICES[Outcome.CANCELLED].format(ended_by=review.decided_by)
@@ -253,10 +257,16 @@ class Orchestrator:
         return None
 
     async def submit_form(
-        self, review_id: str, control: int, user_id: str, values: dict[str, Any]
+        self,
+        review_id: str,
+        control: int,
+        user_id: str,
+        values: dict[str, Any],
+        team_id: str = "",
     ) -> blocks.FormReply:
         """A submitted form: errors shown on it, or the answer stored (then shown and resumed
-        in the background, as Slack wants its answer to a submission within 3 s)."""
+        in the background, as Slack wants its answer to a submission within 3 s). Only from
+        the review's team: the modal itself opened only from the review's channel."""
         bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return blocks.FormReply(notice=NOT_ALLOWED)
@@ -267,7 +277,7 @@ class Orchestrator:
         if read.errors:
             return blocks.FormReply(errors=read.errors)
         try:
-            decision = await self.store.decide(review_id, user_id, read.answer)
+            decision = await self.store.decide(review_id, user_id, read.answer, (team_id, ""))
         except Exception as error:  # the form stays open: the person can submit it again
             log.exception("could not store a form answer")
             first = next(iter(values), "")
@@ -290,7 +300,7 @@ class Orchestrator:
         """The root's Cancel: the run is never resumed; its open reviews say who cancelled."""
         bind_log_context(run_id)
         run = await self.store.get_run(run_id)
-        if run is None or (where and where[1] and where[1] != run.channel_id):
+        if run is None or (where and run.elsewhere(*where)):
             return NOTICES[Outcome.UNKNOWN]
         if user_id != run.started_by and user_id not in self.approvers:
             return CANCEL_NOT_ALLOWED
@@ -307,13 +317,17 @@ class Orchestrator:
         return None
 
     @_told_on_failure
-    async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:
+    async def retry(
+        self, run_id: str, user_id: str, message_ts: str | None, where: Where = None
+    ) -> str | None:
         bind_log_context(run_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         before = await self.store.get_run(run_id)
+        if before is None or (where and before.elsewhere(*where)):
+            return NOTICES[Outcome.UNKNOWN]
         run = await self.store.claim_failed(run_id)
-        if before is None or run is None:
+        if run is None:
             return NOT_RETRYABLE
         if message_ts:
             await self.thread.show_retry(before, message_ts, retried_by=user_id)

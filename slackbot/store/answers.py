@@ -104,7 +104,7 @@ class AnswersMixin(StoreBase):
         if row is None:
             return Decision(Outcome.UNKNOWN)
         run = Run.from_row(row)
-        if where is not None and _elsewhere(run, *where):
+        if where is not None and run.elsewhere(*where):
             return Decision(Outcome.UNKNOWN)  # a button copied to another channel or team
         rows = await tx.fetchall(
             "SELECT * FROM orchestrate_reviews WHERE run_id = %(run_id)s"
@@ -156,9 +156,3 @@ class AnswersMixin(StoreBase):
             await self._claim(tx, run.run_id)
         answered = tuple(step) if resume else ()
         return Decision(Outcome.RECORDED, recorded, run, decided, len(step), resume, answered)
-
-
-def _elsewhere(run: Run, team_id: str, channel_id: str) -> bool:
-    return bool(channel_id and channel_id != run.channel_id) or bool(
-        team_id and run.team_id and team_id != run.team_id
-    )

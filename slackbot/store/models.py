@@ -47,6 +47,13 @@ class Run:
     waiting_since: float | None = None  # when its current step began to wait for people
     reminders_sent: int = 0
 
+    def elsewhere(self, team_id: str, channel_id: str) -> bool:
+        """An action from another team or channel than the run's own (a button copied or a
+        payload made up); an id Slack did not send is no mismatch."""
+        return bool(channel_id and channel_id != self.channel_id) or bool(
+            team_id and self.team_id and team_id != self.team_id
+        )
+
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
         return cls(
