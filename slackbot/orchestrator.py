@@ -34,6 +34,7 @@ from slackbot.notices import (
     NOT_IN_CHANNEL,
     NOT_RETRYABLE,
     NOT_SAVED,
+    NOT_SAVED_IN_TIME,
     NOTICES,
     TOO_MANY_HERE,
     TOO_MANY_OF_YOURS,
@@ -51,6 +52,7 @@ from slackbot.store import (
     RunLimitReached,
     Store,
 )
+from slackbot.store.retry import deadline
 from slackbot.thread import SlackThread
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ def _told_on_failure(method: Callable[..., Awaitable[str | None]]):
 
 
 Where = tuple[str, str] | None  # (team id, channel id) a click came from
+# A form submission is answered within Slack's 3 s: its database work gets STORE_SECONDS,
+# and the answer goes back by FORM_SECONDS whatever the database does.
+STORE_SECONDS, FORM_SECONDS = 2.0, 2.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,27 +270,53 @@ class Orchestrator:
         team_id: str = "",
     ) -> blocks.FormReply:
         """A submitted form: errors shown on it, or the answer stored (then shown and resumed
-        in the background, as Slack wants its answer to a submission within 3 s). Only from
-        the review's team: the modal itself opened only from the review's channel."""
+        in the background). Slack wants the answer within 3 s: store work that takes longer
+        is answered "couldn't save in time" and, should it store after all, shown as stored.
+        Only from the review's team: the modal itself opened only from the review's channel."""
         bind_log_context(None, review_id)
         if not self._may_answer(user_id):
             return blocks.FormReply(notice=NOT_ALLOWED)
-        review = await self.store.get_review(review_id)
-        if review is None or control_at(review, control) is None:
-            return blocks.FormReply(notice=NOTICES[Outcome.UNKNOWN])
-        read = KINDS[review.kind].read_form(review, control, values)
-        if read.errors:
-            return blocks.FormReply(errors=read.errors)
+        storing = asyncio.ensure_future(
+            self._store_form(review_id, control, user_id, values, team_id)
+        )
         try:
-            decision = await self.store.decide(review_id, user_id, read.answer, (team_id, ""))
-        except Exception as error:  # the form stays open: the person can submit it again
-            log.exception("could not store a form answer")
-            first = next(iter(values), "")
-            return blocks.FormReply(errors={first: NOT_SAVED.format(why=describe(error))})
+            reply, decision = await asyncio.wait_for(asyncio.shield(storing), FORM_SECONDS)
+        except TimeoutError:
+            log.warning("a form answer was not stored within %g s", FORM_SECONDS)
+            self.driver.spawn(self._show_when_stored(storing))
+            return blocks.FormReply(errors={next(iter(values), ""): NOT_SAVED_IN_TIME})
+        if decision is not None:
+            self.driver.spawn(self._after_quietly(decision))
+        return reply
+
+    async def _store_form(
+        self, review_id: str, control: int, user_id: str, values: dict[str, Any], team_id: str
+    ) -> tuple[blocks.FormReply, Decision | None]:
+        """The form read and its answer stored, within STORE_SECONDS of database work: the
+        reply, and the decision to show when one was recorded."""
+        with deadline(STORE_SECONDS):
+            try:
+                review = await self.store.get_review(review_id)
+                if review is None or control_at(review, control) is None:
+                    return blocks.FormReply(notice=NOTICES[Outcome.UNKNOWN]), None
+                read = KINDS[review.kind].read_form(review, control, values)
+                if read.errors:
+                    return blocks.FormReply(errors=read.errors), None
+                where = (team_id, "")
+                decision = await self.store.decide(review_id, user_id, read.answer, where)
+            except Exception as error:  # the form stays open: the person can submit it again
+                log.exception("could not store a form answer")
+                first = next(iter(values), "")
+                return blocks.FormReply(errors={first: NOT_SAVED.format(why=describe(error))}), None
         if decision.outcome != Outcome.RECORDED:
-            return blocks.FormReply(notice=self._notice(decision, user_id))
-        self.driver.spawn(self._after_quietly(decision))
-        return blocks.FormReply()
+            return blocks.FormReply(notice=self._notice(decision, user_id)), None
+        return blocks.FormReply(), decision
+
+    async def _show_when_stored(self, storing: asyncio.Future) -> None:
+        """A form answer stored after its submission was answered: shown as stored anyway."""
+        _, decision = await storing
+        if decision is not None:
+            await self._after_quietly(decision)
 
     async def _after_quietly(self, decision: Decision) -> None:
         try:

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import aiosqlite
 from psycopg_pool import AsyncConnectionPool
 
+from slackbot.store.retry import time_left
+
 Params = Mapping[str, Any]
 
 
@@ -55,7 +57,9 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTx]:
-        async with self.pool.connection() as conn, conn.transaction():
+        left = time_left()  # under a deadline: wait for a connection no longer than it allows
+        timeout = None if left is None else min(left, self.pool.timeout)
+        async with self.pool.connection(timeout) as conn, conn.transaction():
             yield _PostgresTx(conn)
 
     async def close(self) -> None:
