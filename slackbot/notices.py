@@ -38,6 +38,10 @@ NOTICES = {
     Outcome.EXPIRED: "This review expired: no answer came in time, so the run stopped and"
     " nothing changed.",
 }
+NOTES_NOT_ALLOWED = f"I didn't take your reply as notes. {NOT_ALLOWED}"
+NOTES_OVERTAKEN = (
+    "I didn't take your reply as notes: <@{by}> decided that review meanwhile, so nothing changed."
+)
 CANCEL_NOT_ALLOWED = "Only the person who started this run or an approver can cancel it."
 CANCEL_BUSY = (
     "This run is resuming with its answers right now, so nothing was cancelled. "

@@ -35,6 +35,8 @@ from slackbot.notices import (
     NOT_RETRYABLE,
     NOT_SAVED,
     NOT_SAVED_IN_TIME,
+    NOTES_NOT_ALLOWED,
+    NOTES_OVERTAKEN,
     NOTICES,
     TOO_MANY_HERE,
     TOO_MANY_OF_YOURS,
@@ -52,6 +54,7 @@ from slackbot.store import (
     RunLimitReached,
     Store,
 )
+from slackbot.store.answers import ADDRESSED
 from slackbot.store.retry import deadline
 from slackbot.thread import SlackThread
 
@@ -193,10 +196,15 @@ class Orchestrator:
     async def record_reply(
         self, *, channel_id: str, thread_ts: str, user_id: str, text: str, ts: str
     ) -> None:
-        """A thread reply: the notes of a revision the person asked for, else ordinary chat."""
-        if not text.strip() or not self._may_answer(user_id):
+        """A thread reply: the notes of a revision the person asked for, else ordinary chat.
+        Notes the app does not take are not ignored in silence: the person is told why."""
+        if not text.strip():
             return
         try:
+            if not self._may_answer(user_id):
+                if await self._meant_as_notes(channel_id, thread_ts, text):
+                    await self.thread.tell(channel_id, user_id, NOTES_NOT_ALLOWED)
+                return
             decision = await self.store.record_notes(
                 channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
             )
@@ -207,6 +215,23 @@ class Orchestrator:
         if decision.outcome == Outcome.RECORDED:
             await self.thread.acknowledge_reply(channel_id, ts)
             await self._after(decision, None)
+        elif decision.outcome == Outcome.ALREADY_DECIDED and decision.review:
+            bind_log_context(
+                decision.run.run_id if decision.run else None, decision.review.review_id
+            )
+            by = decision.review.decided_by
+            await self.thread.tell(channel_id, user_id, NOTES_OVERTAKEN.format(by=by))
+
+    async def _meant_as_notes(self, channel_id: str, thread_ts: str, text: str) -> bool:
+        """`<worker id>: …` in the thread of a run with that worker's review open."""
+        addressed = ADDRESSED.match(text)
+        if not addressed:
+            return False
+        reviews = await self.store.open_reviews_in_thread(channel_id, thread_ts)
+        return any(
+            isinstance(r.request, dict) and r.request.get("worker_id") == addressed.group(1)
+            for r in reviews
+        )
 
     @_told_on_failure
     async def answer(
@@ -378,6 +403,14 @@ class Orchestrator:
             return self._notice(decision, user_id)
         assert decision.run and decision.review
         bind_log_context(decision.run.run_id, decision.review.review_id)
+        log.info(
+            "stored %s's answer to review %s of run %s (%d of %d answered)",
+            decision.review.decided_by or decision.review.notes_requested_by,
+            decision.review.review_id,
+            decision.run.run_id,
+            decision.decided,
+            decision.total,
+        )
         self.metrics.stored(decision)
         self.inbox.refresh(self.inbox.concerned(decision.run, decision.review))
         if not decision.resume:

@@ -10,7 +10,7 @@ from slackbot.store.backends import Tx
 from slackbot.store.core import LIVE, StoreBase
 from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run, RunStatus
 
-_ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)
+ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)  # "<worker id>: notes"
 
 
 class AnswersMixin(StoreBase):
@@ -79,9 +79,9 @@ class AnswersMixin(StoreBase):
             )
             candidates = [Review.from_row(r) for r in rows]
             if not candidates:
-                return Decision(Outcome.NO_MATCH, run=run)
+                return await self._notes_overtaken(tx, run, user)
             review, notes = candidates[0], text.strip()
-            addressed = _ADDRESSED.match(text)
+            addressed = ADDRESSED.match(text)
             if addressed:
                 named = [c for c in candidates if c.request["worker_id"] == addressed.group(1)]
                 if named:
@@ -89,6 +89,31 @@ class AnswersMixin(StoreBase):
             answer = {"action": "revise", "notes": notes, "by": user}
             step = await self._step(tx, run)
             return await self._record(tx, run, review, step, answer, user, notes_ts=reply_ts)
+
+    async def open_reviews_in_thread(self, channel_id: str, thread_ts: str) -> list[Review]:
+        """The open reviews of the current step of the live run whose thread this is."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT v.* FROM orchestrate_reviews v JOIN orchestrate_runs r"
+                " ON r.run_id = v.run_id AND v.step = r.step WHERE r.channel_id = %(channel)s"
+                " AND r.root_ts = %(ts)s AND r.status IN ('running', 'waiting')"
+                " AND v.status IN ('pending', 'awaiting_notes') ORDER BY v.position",
+                {"channel": channel_id, "ts": thread_ts},
+            )
+        return [Review.from_row(row) for row in rows]
+
+    async def _notes_overtaken(self, tx: Tx, run: Run, user: str) -> Decision:
+        """A reply from someone whose requested revision another person answered meanwhile
+        (ALREADY_DECIDED, with that review: they are told), else NO_MATCH (ordinary chat)."""
+        row = await tx.fetchone(
+            "SELECT * FROM orchestrate_reviews WHERE run_id = %(run_id)s AND step = %(step)s"
+            " AND status = 'decided' AND notes_requested_by = %(user)s AND decided_by <> %(user)s"
+            " ORDER BY decided_at DESC LIMIT 1",
+            {"run_id": run.run_id, "step": run.step, "user": user},
+        )
+        if row is None:
+            return Decision(Outcome.NO_MATCH, run=run)
+        return Decision(Outcome.ALREADY_DECIDED, Review.from_row(row), run)
 
     async def _open_review(
         self, tx: Tx, review_id: str, where: tuple[str, str] | None = None
