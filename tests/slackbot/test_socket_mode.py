@@ -315,3 +315,25 @@ async def test_notes_from_someone_who_may_not_answer_are_refused_privately(
     assert "Only the approvers" in told[0].args["text"]
     assert db_rows(pg_url, "SELECT status FROM orchestrate_reviews") == [("pending",)] * 3
     assert "editor" in open_reviews(slack, root.ts) and reviews
+
+
+async def test_a_reconnect_whose_first_url_fails_asks_for_a_new_one(slack, pg_app, monkeypatch):
+    """After Slack's `disconnect`, the first URL the app gets cannot be used (single use: as if
+    spent): it must not be retried, a new one is asked for."""
+    issue = slack.sockets.open_url
+    spoiled: list[str] = []
+
+    def spoiled_once(base_url: str) -> str:
+        url = issue(base_url)
+        if not spoiled:
+            spoiled.append(url.replace("ticket=", "ticket=spent"))
+            return spoiled[0]
+        return url
+
+    monkeypatch.setattr(slack.sockets, "open_url", spoiled_once)
+    assert await slack.sockets.request_refresh() == 1
+    await slack.sockets.wait_connected(timeout=10)
+    assert spoiled and slack.sockets.accepted == 2
+    assert len(slack.calls_to("apps.connections.open")) == 3  # at start, spoiled, fresh
+    root = await start_run(slack)  # and the app works over the new connection
+    await wait_reviews(slack, root.ts, WORKERS)
