@@ -47,6 +47,10 @@ NOTICES = {
     Outcome.ALREADY_APPROVED: "Your approval is already counted: this review waits for"
     " approvals from others.",
 }
+NOTES_NOT_ALLOWED = f"I didn't take your reply as notes. {NOT_ALLOWED}"
+NOTES_OVERTAKEN = (
+    "I didn't take your reply as notes: <@{by}> decided that review meanwhile, so nothing changed."
+)
 CANCEL_NOT_ALLOWED = "Only the person who started this run or an approver can cancel it."
 CANCEL_BUSY = (
     "This run is resuming with its answers right now, so nothing was cancelled. "
@@ -67,6 +71,10 @@ TOO_MANY_HERE = (
 )
 ANSWERED_BY_YOU = "You already answered this review: nothing changed."
 NOT_SAVED = "I couldn't save that just now ({why}): nothing changed. Please try again in a moment."
+NOT_SAVED_IN_TIME = (
+    "I couldn't save that in time (the database was slow to answer). If the review shows your"
+    " answer in a moment, it was saved after all; otherwise submit again."
+)
 NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."
 FORM_TOO_LATE = "Slack gave up waiting for the form to open: click the button again."
 

@@ -35,6 +35,9 @@ from slackbot.notices import (
     NOT_IN_CHANNEL,
     NOT_RETRYABLE,
     NOT_SAVED,
+    NOT_SAVED_IN_TIME,
+    NOTES_NOT_ALLOWED,
+    NOTES_OVERTAKEN,
     NOTICES,
     TOO_MANY_HERE,
     TOO_MANY_OF_YOURS,
@@ -54,6 +57,8 @@ from slackbot.store import (
     RunLimitReached,
     Store,
 )
+from slackbot.store.answers import ADDRESSED
+from slackbot.store.retry import deadline
 from slackbot.thread import SlackThread
 
 log = logging.getLogger(__name__)
@@ -75,6 +80,9 @@ def _told_on_failure(method: Callable[..., Awaitable[str | None]]):
 
 
 Where = tuple[str, str] | None  # (team id, channel id) a click came from
+# A form submission is answered within Slack's 3 s: its database work gets STORE_SECONDS,
+# and the answer goes back by FORM_SECONDS whatever the database does.
+STORE_SECONDS, FORM_SECONDS = 2.0, 2.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,10 +200,15 @@ class Orchestrator:
     async def record_reply(
         self, *, channel_id: str, thread_ts: str, user_id: str, text: str, ts: str
     ) -> None:
-        """A thread reply: the notes of a revision the person asked for, else ordinary chat."""
-        if not text.strip() or not self._may_answer(user_id):
+        """A thread reply: the notes of a revision the person asked for, else ordinary chat.
+        Notes the app does not take are not ignored in silence: the person is told why."""
+        if not text.strip():
             return
         try:
+            if not self._may_answer(user_id):
+                if await self._meant_as_notes(channel_id, thread_ts, text):
+                    await self.thread.tell(channel_id, user_id, NOTES_NOT_ALLOWED)
+                return
             decision = await self.store.record_notes(
                 channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
             )
@@ -206,6 +219,23 @@ class Orchestrator:
         if decision.outcome == Outcome.RECORDED:
             await self.thread.acknowledge_reply(channel_id, ts)
             await self._after(decision, None)
+        elif decision.outcome == Outcome.ALREADY_DECIDED and decision.review:
+            bind_log_context(
+                decision.run.run_id if decision.run else None, decision.review.review_id
+            )
+            by = decision.review.decided_by
+            await self.thread.tell(channel_id, user_id, NOTES_OVERTAKEN.format(by=by))
+
+    async def _meant_as_notes(self, channel_id: str, thread_ts: str, text: str) -> bool:
+        """`<worker id>: …` in the thread of a run with that worker's review open."""
+        addressed = ADDRESSED.match(text)
+        if not addressed:
+            return False
+        reviews = await self.store.open_reviews_in_thread(channel_id, thread_ts)
+        return any(
+            isinstance(r.request, dict) and r.request.get("worker_id") == addressed.group(1)
+            for r in reviews
+        )
 
     @_told_on_failure
     async def answer(
@@ -230,9 +260,10 @@ class Orchestrator:
 
     @_told_on_failure
     async def open_form(
-        self, review_id: str, control: int, user_id: str, trigger_id: str
+        self, review_id: str, control: int, user_id: str, trigger_id: str, where: Where = None
     ) -> str | None:
-        """A button that opens a form: the modal opens now (its trigger lives 3 s)."""
+        """A button that opens a form: the modal opens now (its trigger lives 3 s), only from
+        the review's own channel (its submission then carries the team to check)."""
         bind_log_context(None, review_id)
         review = await self.store.get_review(review_id)
         gate = await self._gate(review, user_id)
@@ -240,6 +271,9 @@ class Orchestrator:
             return NOT_ALLOWED
         chosen = control_at(review, control)
         if review is None or chosen is None or not chosen.form:
+            return NOTICES[Outcome.UNKNOWN]
+        run = await self.store.get_run(review.run_id)
+        if run is None or (where and run.elsewhere(*where, review.channel_id)):
             return NOTICES[Outcome.UNKNOWN]
         if review.status == ReviewStatus.CANCELLED:
             return NOTICES[Outcome.CANCELLED].format(ended_by=review.decided_by)
@@ -259,30 +293,62 @@ class Orchestrator:
         return None
 
     async def submit_form(
-        self, review_id: str, control: int, user_id: str, values: dict[str, Any]
+        self,
+        review_id: str,
+        control: int,
+        user_id: str,
+        values: dict[str, Any],
+        team_id: str = "",
     ) -> blocks.FormReply:
         """A submitted form: errors shown on it, or the answer stored (then shown and resumed
-        in the background, as Slack wants its answer to a submission within 3 s)."""
+        in the background). Slack wants the answer within 3 s: store work that takes longer
+        is answered "couldn't save in time" and, should it store after all, shown as stored.
+        Only from the review's team: the modal itself opened only from the review's channel."""
         bind_log_context(None, review_id)
-        review = await self.store.get_review(review_id)
-        gate = await self._gate(review, user_id)
-        if gate is None and not self._may_answer(user_id):
-            return blocks.FormReply(notice=NOT_ALLOWED)
-        if review is None or control_at(review, control) is None:
-            return blocks.FormReply(notice=NOTICES[Outcome.UNKNOWN])
-        read = KINDS[review.kind].read_form(review, control, values)
-        if read.errors:
-            return blocks.FormReply(errors=read.errors)
+        storing = asyncio.ensure_future(
+            self._store_form(review_id, control, user_id, values, team_id)
+        )
         try:
-            decision = await self.store.decide(review_id, user_id, read.answer, gate=gate)
-        except Exception as error:  # the form stays open: the person can submit it again
-            log.exception("could not store a form answer")
-            first = next(iter(values), "")
-            return blocks.FormReply(errors={first: NOT_SAVED.format(why=describe(error))})
+            reply, decision = await asyncio.wait_for(asyncio.shield(storing), FORM_SECONDS)
+        except TimeoutError:
+            log.warning("a form answer was not stored within %g s", FORM_SECONDS)
+            self.driver.spawn(self._show_when_stored(storing))
+            return blocks.FormReply(errors={next(iter(values), ""): NOT_SAVED_IN_TIME})
+        if decision is not None:
+            self.driver.spawn(self._after_quietly(decision))
+        return reply
+
+    async def _store_form(
+        self, review_id: str, control: int, user_id: str, values: dict[str, Any], team_id: str
+    ) -> tuple[blocks.FormReply, Decision | None]:
+        """The form read and its answer stored, within STORE_SECONDS of database work: the
+        reply, and the decision to show when one was recorded."""
+        with deadline(STORE_SECONDS):
+            try:
+                review = await self.store.get_review(review_id)
+                gate = await self._gate(review, user_id)
+                if gate is None and not self._may_answer(user_id):
+                    return blocks.FormReply(notice=NOT_ALLOWED), None
+                if review is None or control_at(review, control) is None:
+                    return blocks.FormReply(notice=NOTICES[Outcome.UNKNOWN]), None
+                read = KINDS[review.kind].read_form(review, control, values)
+                if read.errors:
+                    return blocks.FormReply(errors=read.errors), None
+                where = (team_id, "")
+                decision = await self.store.decide(review_id, user_id, read.answer, where, gate)
+            except Exception as error:  # the form stays open: the person can submit it again
+                log.exception("could not store a form answer")
+                first = next(iter(values), "")
+                return blocks.FormReply(errors={first: NOT_SAVED.format(why=describe(error))}), None
         if decision.outcome != Outcome.RECORDED:
-            return blocks.FormReply(notice=self._notice(decision, user_id))
-        self.driver.spawn(self._after_quietly(decision))
-        return blocks.FormReply()
+            return blocks.FormReply(notice=self._notice(decision, user_id)), None
+        return blocks.FormReply(), decision
+
+    async def _show_when_stored(self, storing: asyncio.Future) -> None:
+        """A form answer stored after its submission was answered: shown as stored anyway."""
+        _, decision = await storing
+        if decision is not None:
+            await self._after_quietly(decision)
 
     async def _after_quietly(self, decision: Decision) -> None:
         try:
@@ -297,7 +363,7 @@ class Orchestrator:
         """The root's Cancel: the run is never resumed; its open reviews say who cancelled."""
         bind_log_context(run_id)
         run = await self.store.get_run(run_id)
-        if run is None or (where and where[1] and where[1] != run.channel_id):
+        if run is None or (where and run.elsewhere(*where)):
             return NOTICES[Outcome.UNKNOWN]
         if user_id != run.started_by and user_id not in self.approvers:
             return CANCEL_NOT_ALLOWED
@@ -313,13 +379,17 @@ class Orchestrator:
         return None if shown else CANCEL_LATE
 
     @_told_on_failure
-    async def retry(self, run_id: str, user_id: str, message_ts: str | None) -> str | None:
+    async def retry(
+        self, run_id: str, user_id: str, message_ts: str | None, where: Where = None
+    ) -> str | None:
         bind_log_context(run_id)
         if not self._may_answer(user_id):
             return NOT_ALLOWED
         before = await self.store.get_run(run_id)
+        if before is None or (where and before.elsewhere(*where)):
+            return NOTICES[Outcome.UNKNOWN]
         run = await self.store.claim_failed(run_id)
-        if before is None or run is None:
+        if run is None:
             return NOT_RETRYABLE
         if message_ts:
             await self.thread.show_retry(before, message_ts, retried_by=user_id)
@@ -351,6 +421,14 @@ class Orchestrator:
             return self._notice(decision, user_id)
         assert decision.run and decision.review
         bind_log_context(decision.run.run_id, decision.review.review_id)
+        log.info(
+            "stored %s's answer to review %s of run %s (%d of %d answered)",
+            decision.review.decided_by or decision.review.notes_requested_by,
+            decision.review.review_id,
+            decision.run.run_id,
+            decision.decided,
+            decision.total,
+        )
         self.metrics.stored(decision)
         self.inbox.refresh(self.inbox.concerned(decision.run, decision.review))
         if not decision.resume:

@@ -13,8 +13,11 @@ _LABEL = r"(?:\\.|[^\[\]\\]|\[(?:\\.|[^\[\]\\])*\])*"  # one level of nested [br
 _DEST = r"<[^<>\n]*>|(?:\\.|[^\s()\\]|\((?:\\.|[^\s()\\])*\))*"
 _TITLE = r"""(?:\s+(?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\((?:\\.|[^()\\])*\)))?"""
 _INLINE_LINK = re.compile(rf"!?\[(?P<label>{_LABEL})\]\(\s*(?P<dest>{_DEST}){_TITLE}\s*\)")
+# What may stand before a reference definition on its line: indentation and the markers of
+# list items and quotes, nested (`- [label]: url` defines `[label]` as much as `[label]: url`).
+_CONTAINERS = r"(?:[ \t]*(?:[-+*]|\d{1,9}[.)]|>))*[ \t]*"
 _DEFINITION = re.compile(
-    r"^ {0,3}\[(?P<ref>(?:\\.|[^\[\]\\])+)\]:[ \t]*\n?[ \t]*(?P<dest><[^<>\n]*>|\S+)",
+    rf"^{_CONTAINERS}\[(?P<ref>(?:\\.|[^\[\]\\])+)\]:[ \t]*\n?[ \t]*(?P<dest><[^<>\n]*>|\S+)",
     re.MULTILINE,
 )
 _REFERENCE_LINK = re.compile(rf"!?\[(?P<label>{_LABEL})\]\[(?P<ref>(?:\\.|[^\[\]\\])*)\]")
@@ -22,7 +25,7 @@ _SHORTCUT_LINK = re.compile(rf"!?\[(?P<label>{_LABEL})\](?![\[(:])")
 _SLACK_LINK = re.compile(r"<(?P<dest>[A-Za-z][A-Za-z0-9+.\-]*:[^|<>\s]*)(?:\|(?P<label>[^<>]*))?>")
 # Whatever the patterns above missed cannot become a link once `](`, `][` and a definition's
 # `]:` are split by an invisible character.
-_LINK_SEAM = re.compile(r"\](?=[\[(])|^( {0,3}\[(?:\\.|[^\[\]\\])+\])(?=:)", re.MULTILINE)
+_LINK_SEAM = re.compile(rf"\](?=[\[(])|^({_CONTAINERS}\[(?:\\.|[^\[\]\\])+\])(?=:)", re.MULTILINE)
 
 
 def neutralize(text: str) -> str:

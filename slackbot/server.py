@@ -323,6 +323,26 @@ class _OneLineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         return " ".join(str(msg).split()), kwargs
 
 
+class _FreshUrlSession:
+    """The aiohttp session slack_sdk's Socket Mode client connects with, except that a failed
+    connection forgets its URL: the URL is single use, and slack_sdk's retry loop would try
+    the same one forever (its `connect` asks for a new URL only when it has none)."""
+
+    def __init__(self, client: Any, session: aiohttp.ClientSession) -> None:
+        self._client = client
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def ws_connect(self, *args: Any, **kwargs: Any) -> aiohttp.ClientWebSocketResponse:
+        try:
+            return await self._session.ws_connect(*args, **kwargs)
+        except BaseException:
+            self._client.wss_uri = None  # the next attempt calls apps.connections.open first
+            raise
+
+
 async def _connect_socket_mode(settings: Settings, bolt_app: AsyncApp) -> Any:
     """Socket Mode, connected: a rejected app token is a StartupError; while Slack cannot be
     reached, one line per attempt with back-off (slack_sdk alone would retry a rejected token
@@ -330,7 +350,7 @@ async def _connect_socket_mode(settings: Settings, bolt_app: AsyncApp) -> Any:
 
     Once connected, slack_sdk keeps the connection: after Slack's `disconnect` or a dropped
     connection it asks for a new URL through `bolt_app.client` (so at SLACK_API_URL) and
-    connects again by itself.
+    connects again by itself, with a new URL for each attempt (_FreshUrlSession).
     """
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
@@ -344,7 +364,9 @@ async def _connect_socket_mode(settings: Settings, bolt_app: AsyncApp) -> Any:
             logger=socket_log,  # type: ignore[arg-type]
             ping_interval=SOCKET_PING_SECONDS,
         )
-        handler.client.wss_uri = url
+        client = handler.client
+        client.aiohttp_client_session = _FreshUrlSession(client, client.aiohttp_client_session)
+        client.wss_uri = url
         try:
             await asyncio.wait_for(handler.client.connect(), SOCKET_CONNECT_SECONDS)
             return handler

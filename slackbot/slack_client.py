@@ -80,15 +80,36 @@ class ObservedWebClient(AsyncWebClient):
         try:
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as error:
-            data = error.response.data if isinstance(error.response.data, dict) else {}
-            code = data.get("error") or f"http_{error.response.status_code}"
+            error = _with_error_code(self, api_method, error)
             if self.on_error:
-                self.on_error(api_method, str(code))
-            raise
+                self.on_error(api_method, str(error.response.get("error")))
+            raise error from None
         except (aiohttp.ClientError, TimeoutError):
             if self.on_error:
                 self.on_error(api_method, "connection_error")
             raise
+
+
+def _with_error_code(client: AsyncWebClient, method: str, error: SlackApiError) -> SlackApiError:
+    """The error as a JSON answer of Slack's: `error.response.get("error")` is always a code.
+
+    A proxy's 5xx with a text or HTML body reaches slack_sdk as a str (or as the raw HTTP
+    response): it is described as `http_<status>` instead of failing on `.get`."""
+    response = error.response
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return error
+    status = getattr(response, "status_code", None) or getattr(response, "status", 0)
+    answer = AsyncSlackResponse(
+        client=client,
+        http_verb="POST",
+        api_url=client.base_url + method,
+        req_args={},
+        data={"ok": False, "error": f"http_{status}"},
+        headers=dict(getattr(response, "headers", None) or {}),
+        status_code=int(status),
+    )
+    return SlackApiError(str(error), answer)
 
 
 def api_url(settings: Settings) -> str:

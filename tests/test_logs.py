@@ -133,6 +133,7 @@ async def test_python_m_slackbot_writes_json_lines_with_run_and_review(tmp_path,
         await slack.wait_for(lambda: "0 of 3 in" in str(root.blocks))  # no update pending
         review = next(iter(open_reviews(slack, CHANNEL, root.ts).values()))
         slack.fail_next("chat.update", status=400)
+        clicked = slack.find_button(review, ACTION_APPROVE)[0]["value"]
         await slack.click(ANA, review, ACTION_APPROVE)
         lines += await read_lines_for(process, 10.0, until="could not update review")
 
@@ -159,6 +160,10 @@ async def test_python_m_slackbot_writes_json_lines_with_run_and_review(tmp_path,
     assert len(refused) == 1, lines
     assert refused[0]["message"].startswith(f"could not update review {refused[0]['review_id']}:")
     assert refused[0]["run_id"] != stopped[0]["run_id"]  # the second run's
+    stored = [e for e in entries if e["message"].startswith("stored UANA's answer")]
+    assert len(stored) == 1 and stored[0]["level"] == "INFO", lines
+    assert (stored[0]["run_id"], stored[0]["review_id"]) == (refused[0]["run_id"], clicked)
+    assert f"review {clicked} of run {stored[0]['run_id']}" in stored[0]["message"]
     assert "run_id" not in next(e for e in entries if "listening" in e["message"])
 
 

@@ -73,7 +73,10 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
         await ack()
         review_id, user_id, _ = _clicked(body)
         control, trigger_id = _control(body, _FORM), str(body.get("trigger_id", ""))
-        await _tell(respond, await orchestrator.open_form(review_id, control, user_id, trigger_id))
+        await _tell(
+            respond,
+            await orchestrator.open_form(review_id, control, user_id, trigger_id, _where(body)),
+        )
 
     @app.action(ACTION_CANCEL)
     async def cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
@@ -83,4 +86,4 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     @app.action(ACTION_RETRY)
     async def retry(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
         await ack()
-        await _tell(respond, await orchestrator.retry(*_clicked(body)))
+        await _tell(respond, await orchestrator.retry(*_clicked(body), _where(body)))

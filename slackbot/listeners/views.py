@@ -8,12 +8,14 @@ from slackbot.blocks import FORM_CALLBACK
 from slackbot.orchestrator import Orchestrator
 
 
-def _submitted(body: dict) -> tuple[str, int, str, dict]:
-    """(review id, control, user id, state.values) of a view_submission."""
+def _submitted(body: dict) -> tuple[str, int, str, dict, str]:
+    """(review id, control, user id, state.values, team id) of a view_submission."""
     view = body["view"]
     review_id, _, control = str(view.get("private_metadata", "")).partition("|")
     values = (view.get("state") or {}).get("values") or {}
-    return review_id, int(control) if control.isdigit() else -1, body["user"]["id"], values
+    team = (body.get("team") or {}).get("id") or body["user"].get("team_id") or ""
+    user = body["user"]["id"]
+    return review_id, int(control) if control.isdigit() else -1, user, values, str(team)
 
 
 def register(app: AsyncApp, orchestrator: Orchestrator) -> None:

@@ -13,7 +13,7 @@ from slackbot.store.core import LIVE
 from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run, RunStatus
 from slackbot.store.votes import VotesMixin
 
-_ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)
+ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)  # "<worker id>: notes"
 
 
 class AnswersMixin(VotesMixin):
@@ -98,9 +98,9 @@ class AnswersMixin(VotesMixin):
             )
             candidates = [Review.from_row(r) for r in rows]
             if not candidates:
-                return Decision(Outcome.NO_MATCH, run=run)
+                return await self._notes_overtaken(tx, run, user)
             review, notes = candidates[0], text.strip()
-            addressed = _ADDRESSED.match(text)
+            addressed = ADDRESSED.match(text)
             if addressed:
                 named = [c for c in candidates if c.request["worker_id"] == addressed.group(1)]
                 if named:
@@ -144,6 +144,31 @@ class AnswersMixin(VotesMixin):
                 )
             return reopened
 
+    async def open_reviews_in_thread(self, channel_id: str, thread_ts: str) -> list[Review]:
+        """The open reviews of the current step of the live run whose thread this is."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT v.* FROM orchestrate_reviews v JOIN orchestrate_runs r"
+                " ON r.run_id = v.run_id AND v.step = r.step WHERE r.channel_id = %(channel)s"
+                " AND r.root_ts = %(ts)s AND r.status IN ('running', 'waiting')"
+                " AND v.status IN ('pending', 'awaiting_notes') ORDER BY v.position",
+                {"channel": channel_id, "ts": thread_ts},
+            )
+        return [Review.from_row(row) for row in rows]
+
+    async def _notes_overtaken(self, tx: Tx, run: Run, user: str) -> Decision:
+        """A reply from someone whose requested revision another person answered meanwhile
+        (ALREADY_DECIDED, with that review: they are told), else NO_MATCH (ordinary chat)."""
+        row = await tx.fetchone(
+            "SELECT * FROM orchestrate_reviews WHERE run_id = %(run_id)s AND step = %(step)s"
+            " AND status = 'decided' AND notes_requested_by = %(user)s AND decided_by <> %(user)s"
+            " ORDER BY decided_at DESC LIMIT 1",
+            {"run_id": run.run_id, "step": run.step, "user": user},
+        )
+        if row is None:
+            return Decision(Outcome.NO_MATCH, run=run)
+        return Decision(Outcome.ALREADY_DECIDED, Review.from_row(row), run)
+
     async def _open_review(
         self, tx: Tx, review_id: str, where: tuple[str, str] | None = None
     ) -> tuple[Run, Review, list[Review]] | Decision:
@@ -165,7 +190,7 @@ class AnswersMixin(VotesMixin):
         )
         reviews = [Review.from_row(r) for r in rows]
         review = next(r for r in reviews if r.review_id == review_id)
-        if where is not None and _elsewhere(run, review, *where):
+        if where is not None and run.elsewhere(*where, review.channel_id):
             return Decision(Outcome.UNKNOWN)  # a button copied to another channel or team
         if review.status == ReviewStatus.DECIDED:
             return Decision(Outcome.ALREADY_DECIDED, review, run)
@@ -212,11 +237,3 @@ class AnswersMixin(VotesMixin):
             await self._claim(tx, run.run_id)
         answered = tuple(step) if resume else ()
         return Decision(Outcome.RECORDED, recorded, run, decided, len(step), resume, answered)
-
-
-def _elsewhere(run: Run, review: Review, team_id: str, channel_id: str) -> bool:
-    """Not the review's own channel (the run's, or the one its rule posts it in) or team."""
-    own = review.channel_id or run.channel_id
-    return bool(channel_id and channel_id != own) or bool(
-        team_id and run.team_id and team_id != run.team_id
-    )

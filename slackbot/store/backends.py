@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import aiosqlite
 from psycopg_pool import AsyncConnectionPool
 
+from slackbot.store.retry import time_left
+
 Params = Mapping[str, Any]
 
 
@@ -28,6 +30,9 @@ class Tx(Protocol):
 class Database(Protocol):
     for_update: str  # row lock suffix inside a transaction ("" where the whole db is locked)
     skip_locked: str
+    # Takes the lock named by %(key)s (a signed 64-bit number) until the transaction ends
+    # ("" where the whole db is locked already).
+    xact_lock: str
 
     def in_json(self, param: str) -> str:
         """`IN (…)` over a parameter holding a JSON array of strings: one statement for a
@@ -41,6 +46,7 @@ class Database(Protocol):
 class PostgresDatabase:
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    xact_lock = "SELECT pg_advisory_xact_lock(%(key)s)"
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
@@ -51,7 +57,9 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTx]:
-        async with self.pool.connection() as conn, conn.transaction():
+        left = time_left()  # under a deadline: wait for a connection no longer than it allows
+        timeout = None if left is None else min(left, self.pool.timeout)
+        async with self.pool.connection(timeout) as conn, conn.transaction():
             yield _PostgresTx(conn)
 
     async def close(self) -> None:
@@ -85,6 +93,7 @@ class SqliteDatabase:
 
     for_update = ""
     skip_locked = ""
+    xact_lock = ""  # BEGIN IMMEDIATE: one writer at a time
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn

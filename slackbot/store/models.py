@@ -48,6 +48,14 @@ class Run:
     reminders_sent: int = 0
     escalated: bool = False  # a rule's escalate_to may answer too (after the last reminder)
 
+    def elsewhere(self, team_id: str, channel_id: str, own: str | None = None) -> bool:
+        """An action from another team or channel than the run's own, or `own` (the channel a
+        rule posted its review in): a button copied or a payload made up. An id Slack did not
+        send is no mismatch."""
+        return bool(channel_id and channel_id != (own or self.channel_id)) or bool(
+            team_id and self.team_id and team_id != self.team_id
+        )
+
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
         return cls(

@@ -9,7 +9,10 @@ import functools
 import inspect
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import psycopg
@@ -23,9 +26,28 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,  # connection lost, server shutting down, serialization…
     sqlite3.OperationalError,  # "database is locked"
 )
-# A pool that found no connection in time has waited already: not retried, but transient.
+# A pool that found no connection in time has waited already: not retried, but transient
+# (PoolTimeout is an OperationalError: retried, a read before storing took 3 × 5 s).
 UNAVAILABLE = (*TRANSIENT, psycopg_pool.PoolTimeout)
 T = TypeVar("T")
+_DEADLINE: ContextVar[float | None] = ContextVar("store_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Store work in this context gives up `seconds` from now: no connection is waited for
+    and no transaction retried past it (work that Slack waits for, as a form submission)."""
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before this context's deadline (at least 0), None without a deadline."""
+    end = _DEADLINE.get()
+    return None if end is None else max(0.0, end - time.monotonic())
 
 
 def is_transient(error: BaseException) -> bool:
@@ -39,10 +61,13 @@ def retrying(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]
             try:
                 return await method(*args, **kwargs)
             except TRANSIENT as error:
-                if attempt == ATTEMPTS:
+                wait, left = BACKOFF * 2 ** (attempt - 1), time_left()
+                if attempt == ATTEMPTS or isinstance(error, psycopg_pool.PoolTimeout):
+                    raise
+                if left is not None and left <= wait:
                     raise
                 log.warning("%s failed (%s), retrying", method.__name__, one_line(error))
-                await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
+                await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
     return again

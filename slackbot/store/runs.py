@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Collection, Mapping
@@ -78,6 +79,14 @@ class RunsMixin(StoreBase):
     async def _check_limits(
         self, tx: Tx, team_id: str, channel_id: str, user_id: str, limits: tuple[int, int]
     ) -> None:
+        """Count and (the caller) insert under a lock per person and per channel, held to the
+        commit: two starts at once on two replicas would otherwise both count one short.
+        Taken in one order (by number) everywhere, so two starts never wait for each other."""
+        if self.db.xact_lock:
+            for key in sorted(
+                {_lock_key("user", team_id, user_id), _lock_key("channel", team_id, channel_id)}
+            ):
+                await tx.execute(self.db.xact_lock, {"key": key})
         live = " AND team_id = %(team)s AND status IN ('running', 'waiting')"
         row = await tx.fetchone(
             "SELECT (SELECT COUNT(*) FROM orchestrate_runs WHERE started_by = %(user)s"
@@ -295,3 +304,9 @@ class RunsMixin(StoreBase):
                 " AND status = 'running'",
                 {"owner": self.owner},
             )
+
+
+def _lock_key(*parts: str) -> int:
+    """A stable signed 64-bit number for an advisory lock named by `parts`."""
+    digest = hashlib.sha256("\x1f".join(("orchestrate-limit", *parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

@@ -132,3 +132,23 @@ async def test_a_button_copied_to_another_channel_or_team_answers_nothing(slack,
     assert db_rows(pg_url, "SELECT 1 FROM orchestrate_reviews WHERE status = 'decided'") == []
     await slack.click(ANA, reviews["critic"], ACTION_APPROVE)  # from its own channel: counts
     await slack.wait_for(lambda: "Approved by <@UANA>" in block_text(reviews["critic"]))
+
+
+async def test_notes_owed_for_a_review_someone_else_approved_meanwhile_are_refused_aloud(
+    slack, pg_app, pg_url
+):
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    await slack.click(ANA, reviews["editor"], ACTION_REVISE)
+    await slack.wait_for(lambda: "reply in this thread" in block_text(reviews["editor"]))
+    await slack.click(BEN, reviews["editor"], ACTION_APPROVE)  # Ben decides it meanwhile
+    await slack.wait_for(lambda: "Approved by <@UBEN>" in block_text(reviews["editor"]))
+    await slack.reply(ANA, CHANNEL, root.ts, "make it shorter")  # Ana's notes, too late
+    told = await slack.wait_for(lambda: slack.calls_to("chat.postEphemeral"))
+    assert told[0].args["user"] == ANA
+    assert "<@UBEN> decided that review meanwhile" in told[0].args["text"]
+    (answer,) = db_rows(pg_url, "SELECT answer FROM orchestrate_reviews WHERE status = 'decided'")
+    assert '"approve"' in answer[0] and "shorter" not in answer[0]
+    await slack.reply(EVE, CHANNEL, root.ts, "nice work")  # ordinary chat: no word
+    await pg_app.services.orchestrator.wait_idle()
+    assert len(slack.calls_to("chat.postEphemeral")) == 1

@@ -2,6 +2,10 @@
 
 import copy
 import json
+from contextlib import asynccontextmanager
+
+import aiohttp
+from aiohttp import web
 
 from slackbot.blocks import ACTION_APPROVE, ACTION_RETRY, ACTION_REVISE
 from tests.slackbot.conftest import (
@@ -87,3 +91,52 @@ async def test_llm_failure_while_resuming_keeps_the_answers(slack, llm_server, p
     await slack.click(ANA, stale, ACTION_RETRY)  # a stale Retry after it finished
     notice = await slack.wait_for(lambda: slack.responses and slack.responses[-1])
     assert "nothing to retry" in notice["text"]
+
+
+@asynccontextmanager
+async def slack_behind_a_failing_proxy(slack, failing: str):
+    """Slack's API behind a proxy that answers `failing` with a 503 and a text body (as a load
+    balancer does), and forwards every other method."""
+
+    async def forward(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == failing:
+            return web.Response(
+                status=503, text="upstream connect error", content_type="text/plain"
+            )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{slack.base_url}/api/{method}", data=await request.read(), headers=request.headers
+            ) as answer,
+        ):
+            return web.Response(
+                status=answer.status, body=await answer.read(), content_type=answer.content_type
+            )
+
+    app = web.Application()
+    app.router.add_post("/api/{method}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/api/"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_slack_5xx_with_a_text_body_is_told_without_internals(
+    slack, llm_server, pg_url, tmp_path
+):
+    async with slack_behind_a_failing_proxy(slack, "chat.postMessage") as api:
+        settings = app_settings(
+            slack, llm_server, database_url=pg_url, data_dir=tmp_path, slack_api_url=api
+        )
+        async with started(settings, slack):
+            status, _ = await slack.slash_command(ANA, CHANNEL, "Open an office in Berlin")
+            assert status == 200
+            told = await slack.wait_for(lambda: slack.responses and slack.responses[-1], 30)
+    assert told["text"] == "I couldn't start: Slack answered `http_503`."
+    assert db_rows(pg_url, "SELECT COUNT(*) FROM orchestrate_runs") == [(0,)]  # nothing left

@@ -151,3 +151,20 @@ async def test_a_slow_graph_keeps_its_lease_and_stops_once_taken_over(
     await asyncio.sleep(2.5)  # its drafts would have come back by now
     assert open_reviews(slack, root.ts) == {}  # posted by nobody: the other process drives it
     assert db_rows(pg_url, "SELECT lease_owner FROM orchestrate_runs") == [("another process",)]
+
+
+async def test_the_pool_replaces_many_dead_connections_without_backing_off(pg_url):
+    """psycopg_pool alone backs off 1 s, 2 s, 4 s… after each connection failing its check:
+    with five dead ones idle, the next checkout timed out (5 s) instead of getting a new one."""
+    async with open_pool(pg_url, max_size=5) as pool:
+
+        async def busy() -> None:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT pg_sleep(0.3)")
+
+        await asyncio.gather(*(busy() for _ in range(5)))
+        assert terminate_app_connections(pg_url) == 5
+        await asyncio.sleep(0.2)  # the server's goodbyes reach the sockets
+        async with pool.connection() as conn:
+            assert (await (await conn.execute("SELECT 1 AS ok")).fetchone())["ok"] == 1
+        assert pool.get_stats().get("connections_lost", 0) == 5

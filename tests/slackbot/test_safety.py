@@ -112,6 +112,23 @@ def test_no_label_keeps_a_hidden_target(text):
         assert "https://evil.example" in shown
 
 
+@pytest.mark.parametrize(
+    "definition",
+    [
+        "- [the policy]: https://evil.example/login",
+        "* [the policy]: <https://evil.example/login>",
+        "1. [the policy]:\n   https://evil.example/login",
+        "- item\n  - [the policy]: https://evil.example/login",
+        "> - [the policy]: https://evil.example/login",
+        "2) \t[The  Policy]: https://evil.example/login 'title'",
+    ],
+)
+def test_reference_definitions_inside_list_items_show_their_target(definition):
+    shown = neutralize(f"Read [the policy].\n\n{definition}\n")
+    assert "Read the policy (https://evil.example/login)." in shown, shown
+    assert not re.search(r"\]:", shown), shown  # nothing left that could define a target
+
+
 def test_mentions_stay_literal_inside_links():
     shown = neutralize("[<!here>](https://x.example/<@U0LEAK>) <https://x.example|<!channel>>")
     for mention in LIVE:

@@ -297,3 +297,43 @@ async def test_an_app_token_slack_rejects_stops_start_up_with_one_line(slack, ll
         "Slack rejected SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"
     )
     assert slack.sockets.accepted == 0
+
+
+async def test_notes_from_someone_who_may_not_answer_are_refused_privately(
+    slack, llm_server, pg_url, tmp_path
+):
+    settings = socket_settings(slack, llm_server, pg_url, tmp_path, approvers=frozenset({ANA}))
+    async with started(settings, slack):
+        await slack.sockets.wait_connected()
+        root = await start_run(slack)
+        reviews = await wait_reviews(slack, root.ts, WORKERS)
+        await slack.reply(BEN, CHANNEL, root.ts, "Note: looks good to me")  # chat: no word
+        await slack.reply(BEN, CHANNEL, root.ts, "editor: make it shorter")  # meant as notes
+        told = await slack.wait_for(lambda: slack.calls_to("chat.postEphemeral"))
+    assert [(c.args["user"], c.args["channel"]) for c in told] == [(BEN, CHANNEL)]
+    assert "didn't take your reply as notes" in told[0].args["text"]
+    assert "Only the approvers" in told[0].args["text"]
+    assert db_rows(pg_url, "SELECT status FROM orchestrate_reviews") == [("pending",)] * 3
+    assert "editor" in open_reviews(slack, root.ts) and reviews
+
+
+async def test_a_reconnect_whose_first_url_fails_asks_for_a_new_one(slack, pg_app, monkeypatch):
+    """After Slack's `disconnect`, the first URL the app gets cannot be used (single use: as if
+    spent): it must not be retried, a new one is asked for."""
+    issue = slack.sockets.open_url
+    spoiled: list[str] = []
+
+    def spoiled_once(base_url: str) -> str:
+        url = issue(base_url)
+        if not spoiled:
+            spoiled.append(url.replace("ticket=", "ticket=spent"))
+            return spoiled[0]
+        return url
+
+    monkeypatch.setattr(slack.sockets, "open_url", spoiled_once)
+    assert await slack.sockets.request_refresh() == 1
+    await slack.sockets.wait_connected(timeout=10)
+    assert spoiled and slack.sockets.accepted == 2
+    assert len(slack.calls_to("apps.connections.open")) == 3  # at start, spoiled, fresh
+    root = await start_run(slack)  # and the app works over the new connection
+    await wait_reviews(slack, root.ts, WORKERS)
