@@ -187,10 +187,11 @@ class Orchestrator:
 
     async def record_reply(
         self, *, channel_id: str, thread_ts: str, user_id: str, text: str, ts: str
-    ) -> None:
-        """A thread reply: the notes of a revision the person asked for, else ordinary chat."""
+    ) -> bool:
+        """A thread reply: the notes of a revision the person asked for (True: taken, now or
+        before), else ordinary chat."""
         if not text.strip() or not self._may_answer(user_id):
-            return
+            return False
         try:
             decision = await self.store.record_notes(
                 channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
@@ -198,10 +199,16 @@ class Orchestrator:
         except Exception as error:
             log.exception("could not store a thread reply")
             await self.thread.tell(channel_id, user_id, NOT_SAVED.format(why=describe(error)))
-            return
+            return True
         if decision.outcome == Outcome.RECORDED:
             await self.thread.acknowledge_reply(channel_id, ts)
             await self._after(decision, None)
+        return decision.outcome in (Outcome.RECORDED, Outcome.DUPLICATE)
+
+    async def answered_in_thread(self, channel_id: str, ts: str, decision: Decision) -> None:
+        """A thread reply stored as the answer to an open question (conversations.py)."""
+        await self.thread.acknowledge_reply(channel_id, ts)
+        await self._after(decision, None)
 
     @_told_on_failure
     async def answer(

@@ -83,6 +83,8 @@ class Settings:
     migrate_on_start: bool = True  # ORCHESTRATE_MIGRATE=off: `python -m slackbot migrate` does it
     max_runs_per_user: int = 10  # runs one person may have going (running or waiting) at once
     max_runs_per_channel: int = 50
+    follow_ups: str = "mention"  # ORCHESTRATE_FOLLOW_UPS: mention, or all channel thread replies
+    double_text: str = "queue"  # ORCHESTRATE_DOUBLE_TEXT: queue, or reject while busy
 
     @property
     def socket_mode(self) -> bool:
@@ -181,6 +183,12 @@ class Settings:
         if migrate not in ("auto", "off"):
             invalid.append(f"ORCHESTRATE_MIGRATE must be auto or off, got {migrate!r}")
         max_runs_per_channel = int(number("ORCHESTRATE_MAX_RUNS_PER_CHANNEL", 50))
+        follow_ups = (get("ORCHESTRATE_FOLLOW_UPS") or "mention").lower()
+        if follow_ups not in ("mention", "all"):
+            invalid.append(f"ORCHESTRATE_FOLLOW_UPS must be mention or all, got {follow_ups!r}")
+        double_text = (get("ORCHESTRATE_DOUBLE_TEXT") or "queue").lower()
+        if double_text not in ("queue", "reject"):
+            invalid.append(f"ORCHESTRATE_DOUBLE_TEXT must be queue or reject, got {double_text!r}")
         if missing or invalid:
             raise SettingsError("; ".join([*_missing_message(missing), *invalid]))
         return cls(
@@ -210,6 +218,8 @@ class Settings:
             expire_after=expire_after,
             remind_after=remind_after,
             max_runs_per_channel=max_runs_per_channel,
+            follow_ups=follow_ups,
+            double_text=double_text,
         )
 
 

@@ -53,8 +53,11 @@ class SlackThread:
         await asyncio.gather(*self._root_timers.values(), return_exceptions=True)
 
     async def post_root(self, run: Run) -> str:
+        # A conversation's progress message is the app's first reply to the person's message.
         response = await self.client.chat_postMessage(
-            channel=run.channel_id, **blocks.root_message(run).as_kwargs()
+            channel=run.channel_id,
+            **({"thread_ts": run.thread_ts} if run.thread_ts else {}),
+            **blocks.root_message(run).as_kwargs(),
         )
         return response["ts"]
 
@@ -98,7 +101,7 @@ class SlackThread:
     async def post_review(self, run: Run, review: Review) -> str:
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             metadata={"event_type": REVIEW_EVENT, "event_payload": {"id": review.review_id}},
             **blocks.review_message(review, self.model).as_kwargs(),
         )
@@ -121,8 +124,8 @@ class SlackThread:
         """The summary (built-in graph) or the result of the graph, once per run."""
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
-            metadata={"event_type": SUMMARY_EVENT, "event_payload": {"id": run.run_id}},
+            thread_ts=run.thread,
+            metadata={"event_type": SUMMARY_EVENT, "event_payload": {"id": run.result_key}},
             **message.as_kwargs(),
         )
         return response["ts"]
@@ -133,7 +136,7 @@ class SlackThread:
     async def post_failure(self, run: Run) -> None:
         await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             **blocks.failure_message(run).as_kwargs(),
         )
 
@@ -149,7 +152,7 @@ class SlackThread:
 
     async def post_note(self, run: Run, message: blocks.Message) -> None:
         await self.client.chat_postMessage(
-            channel=run.channel_id, thread_ts=run.root_ts, **message.as_kwargs()
+            channel=run.channel_id, thread_ts=run.thread, **message.as_kwargs()
         )
 
     async def post_reminder(self, run: Run, people: list[str], reviews: list[Review]) -> None:
@@ -161,7 +164,7 @@ class SlackThread:
         message = blocks.reminder_message(run, people, [x for x in links if x], len(reviews))
         await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             metadata={"event_type": REMINDER_EVENT, "event_payload": {"id": number}},
             **message.as_kwargs(),
         )
@@ -199,10 +202,15 @@ class SlackThread:
         except SlackApiError as error:
             log.warning("could not publish the Home tab of %s: %s", user_id, error)
 
-    async def tell(self, channel_id: str, user_id: str, text: str) -> None:
+    async def tell(
+        self, channel_id: str, user_id: str, text: str, thread_ts: str | None = None
+    ) -> None:
         """An ephemeral line for one person, when no response_url is at hand."""
+        where = {"thread_ts": thread_ts} if thread_ts else {}
         try:
-            await self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+            await self.client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, **where
+            )
         except SlackApiError as error:
             log.warning("could not tell %s in %s: %s", user_id, channel_id, error)
 
@@ -219,7 +227,7 @@ class SlackThread:
         for _page in range(10):
             response = await self.client.conversations_replies(
                 channel=run.channel_id,
-                ts=run.root_ts,
+                ts=run.thread,
                 include_all_metadata=True,
                 limit=200,
                 cursor=cursor,

@@ -56,8 +56,9 @@ class AnswersMixin(StoreBase):
         """
         async with self.db.transaction() as tx:
             row = await tx.fetchone(
-                "SELECT * FROM orchestrate_runs WHERE channel_id = %(channel)s"
-                f" AND root_ts = %(ts)s{self.db.for_update}",
+                "SELECT * FROM orchestrate_runs WHERE channel_id = %(channel)s AND (root_ts ="
+                " %(ts)s OR thread_ts = %(ts)s) ORDER BY created_at DESC LIMIT 1"
+                f"{self.db.for_update}",
                 {"channel": channel_id, "ts": thread_ts},
             )
             if row is None:

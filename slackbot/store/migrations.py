@@ -33,8 +33,8 @@ def migrations(folder: Path = FOLDER) -> list[Migration]:
             raise ValueError(f"migration file {path.name} is not named NNNN_name.sql")
         found.append(Migration(int(match.group(1)), match.group(2), _statements(path)))
     versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise ValueError(f"migrations must be numbered 1..n without gaps, got {versions}")
+    if len(set(versions)) != len(versions) or not versions or versions[0] != 1:
+        raise ValueError(f"migrations must be numbered from 1, each once, got {versions}")
     return found
 
 

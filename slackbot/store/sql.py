@@ -8,6 +8,7 @@ from slackbot.store.cancel import CancelMixin
 from slackbot.store.core import LeaseLost
 from slackbot.store.due import DueMixin
 from slackbot.store.inbox import InboxMixin
+from slackbot.store.messages import MessagesMixin
 from slackbot.store.retry import retry_public_methods
 from slackbot.store.runs import RunsMixin, StepRequest
 
@@ -15,6 +16,6 @@ __all__ = ["LeaseLost", "StepRequest", "Store"]
 
 
 @retry_public_methods
-class Store(RunsMixin, AnswersMixin, CancelMixin, DueMixin, InboxMixin):
+class Store(MessagesMixin, RunsMixin, AnswersMixin, CancelMixin, DueMixin, InboxMixin):
     """Every method is one transaction (retried when the database fails transiently);
     see core.py for the exactly-once rule."""
