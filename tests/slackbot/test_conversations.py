@@ -5,10 +5,27 @@ over signed HTTP against the emulator, on PostgreSQL and SQLite."""
 from __future__ import annotations
 
 import pytest
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.types import interrupt
 
 from graphs.examples import agent
 from slackbot.demo.talk import dm_channel
-from tests.slackbot.conftest import ANA, BEN, CHANNEL, app_settings, block_text, started
+from tests.slackbot.conftest import ANA, BEN, CHANNEL, EVE, app_settings, block_text, started
+from tests.slackbot.test_own_graph import buttons, press
+
+EMAIL = {"to": "ana@example.com", "subject": "Launch", "body": "It ships on Friday."}
+QUESTION_GRAPH = "tests.slackbot.test_conversations:question_graph"
+
+
+def question_graph():
+    """A conversation that asks a free-text question before it answers."""
+
+    def ask(state: MessagesState) -> dict:
+        region = interrupt("Which region?")
+        return {"messages": [{"role": "assistant", "content": f"Deploying to {region}."}]}
+
+    return StateGraph(MessagesState).add_node(ask).add_edge(START, "ask")
+
 
 AGENT = "graphs.examples.agent:make_graph"
 
@@ -80,3 +97,98 @@ async def test_a_mention_starts_a_conversation_and_a_follow_up_mention_continues
     assert user_texts(second) == ["how many people live in Berlin?", "what did Ana ask?"]
     assert assistant_texts(second) == ["Berlin has 3.7 million people."]
     assert len(answers(slack, CHANNEL, asked.ts)) == 2
+
+
+async def test_a_mention_inside_a_thread_carries_the_thread(slack, llm_server, talk_app):
+    llm_server.script.append("Ana wants Friday, Ben Monday.")
+    root = slack.post_as_person(ANA, CHANNEL, "When do we ship?", None)
+    slack.post_as_person(BEN, CHANNEL, "Monday works for me", root.ts)
+    async with talk_app():
+        asked = await slack.mention(ANA, CHANNEL, "summarise this thread", thread_ts=root.ts)
+        await wait_answers(slack, CHANNEL, root.ts, 1)
+        progress = bot_replies(slack, CHANNEL, root.ts)[0]
+        assert float(progress.ts) > float(asked.ts)
+
+    (request,) = llm_server.requests
+    assert user_texts(request) == [
+        "Ana: When do we ship?",
+        "Ben: Monday works for me",
+        "summarise this thread",
+    ]
+
+
+async def test_a_dm_with_two_turns_and_the_messages_tab_prompts(slack, llm_server, talk_app):
+    llm_server.script.extend(["Hello Ana.", "Your name is Ana."])
+    async with talk_app("graphs.examples.agent:make_per_call_graph") as running:
+        await slack.open_home(ANA, tab="messages")
+        prompts = await slack.wait_for(lambda: slack.prompts.get(dm_channel(ANA)))
+        first = await slack.dm(ANA, "hi, I am Ana")
+        await wait_answers(slack, first.channel, first.ts, 1)
+        await slack.dm(ANA, "what is my name?", thread_ts=first.ts)
+        both = await wait_answers(slack, first.channel, first.ts, 2)
+        await running.services.orchestrator.wait_idle()
+
+    assert [p["message"] for p in prompts["prompts"]] == [
+        "email ana@example.com about the launch and open a ticket for the flaky login test"
+    ]
+    call = slack.calls_to("assistant.threads.setSuggestedPrompts")[0]
+    assert "thread_ts" not in call.args
+    assert "Your name is Ana." in both[1]
+    assert user_texts(llm_server.requests[1]) == ["hi, I am Ana", "what is my name?"]
+
+
+async def test_a_tool_approved_inside_a_conversation_then_a_follow_up(slack, llm_server, talk_app):
+    agent.CALLS.clear()
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+    llm_server.script.extend(["Sent.", "I emailed Ana about the launch."])
+    async with talk_app():
+        asked = await slack.mention(ANA, CHANNEL, "email Ana about the launch")
+
+        def review():
+            found = [m for m in bot_replies(slack, CHANNEL, asked.ts) if "Approve" in buttons(m)]
+            return found and found[0]
+
+        await press(slack, await slack.wait_for(review), "Approve")
+        await wait_answers(slack, CHANNEL, asked.ts, 1)
+        await slack.mention(ANA, CHANNEL, "what did you do?", thread_ts=asked.ts)
+        both = await wait_answers(slack, CHANNEL, asked.ts, 2)
+
+    assert agent.CALLS == [{"tool": "send_email", "args": EMAIL}]
+    assert "I emailed Ana" in both[1]
+    last = llm_server.requests[-1]
+    assert [m["role"] for m in last["messages"]] == [
+        "system", "user", "assistant", "tool", "assistant", "user"
+    ]  # fmt: skip
+
+
+async def test_a_free_text_question_answered_by_a_thread_reply(slack, llm_server, talk_app):
+    async with talk_app(QUESTION_GRAPH):
+        asked = await slack.mention(ANA, CHANNEL, "deploy the site")
+        await slack.wait_for(
+            lambda: any(
+                "Which region?" in block_text(m) for m in bot_replies(slack, CHANNEL, asked.ts)
+            )
+        )
+        reply, status = await slack.reply(BEN, CHANNEL, asked.ts, "eu-west-1")
+        assert status == 200
+        (answer,) = await wait_answers(slack, CHANNEL, asked.ts, 1)
+
+    assert "Deploying to eu-west-1." in answer
+    assert "memo" in slack.messages[(CHANNEL, reply.ts)].reactions
+
+
+@pytest.mark.parametrize("follow_ups", ["mention", "all"])
+async def test_an_unmentioned_channel_reply(slack, llm_server, talk_app, follow_ups):
+    llm_server.script.extend(["First.", "Second."])
+    async with talk_app(follow_ups=follow_ups) as running:
+        asked = await slack.mention(ANA, CHANNEL, "hello")
+        await wait_answers(slack, CHANNEL, asked.ts, 1)
+        _, status = await slack.reply(EVE, CHANNEL, asked.ts, "and another thing")
+        assert status == 200
+        if follow_ups == "all":
+            await wait_answers(slack, CHANNEL, asked.ts, 2)
+        await running.services.orchestrator.wait_idle()
+
+    expected = 2 if follow_ups == "all" else 1
+    assert len(llm_server.requests) == expected
+    assert len(answers(slack, CHANNEL, asked.ts)) == expected
