@@ -192,3 +192,93 @@ async def test_an_unmentioned_channel_reply(slack, llm_server, talk_app, follow_
     expected = 2 if follow_ups == "all" else 1
     assert len(llm_server.requests) == expected
     assert len(answers(slack, CHANNEL, asked.ts)) == expected
+
+
+# -- double texting ----------------------------------------------------------------------------
+
+
+async def test_two_messages_sent_while_a_turn_runs_are_answered_in_order_each_once(
+    slack, llm_server, talk_app
+):
+    llm_server.delay = 0.5  # the first turn is still running when the next two arrive
+    llm_server.script.extend(["One.", "Two.", "Three."])
+    async with talk_app() as running:
+        asked = await slack.mention(ANA, CHANNEL, "first")
+        await slack.wait_for(lambda: llm_server.requests)  # the first turn is running
+        await slack.mention(ANA, CHANNEL, "second", thread_ts=asked.ts)
+        third = await slack.mention(BEN, CHANNEL, "third", thread_ts=asked.ts)
+        await slack.deliver_event(slack.event_callback(third))  # Slack delivers it again
+        shown = await wait_answers(slack, CHANNEL, asked.ts, 3)
+        await running.services.orchestrator.wait_idle()
+
+    assert [user_texts(r)[-1] for r in llm_server.requests] == ["first", "second", "third"]
+    assert user_texts(llm_server.requests[2]) == ["first", "second", "third"]
+    assert assistant_texts(llm_server.requests[2]) == ["One.", "Two."]
+    assert ["One." in shown[0], "Two." in shown[1], "Three." in shown[2]] == [True] * 3
+    assert len(answers(slack, CHANNEL, asked.ts)) == 3
+
+
+def ephemeral_lines(slack, user) -> list[str]:
+    return [c.args["text"] for c in slack.calls_to("chat.postEphemeral") if c.args["user"] == user]
+
+
+async def open_review(slack, thread_ts):
+    def find():
+        found = [m for m in bot_replies(slack, CHANNEL, thread_ts) if "Approve" in buttons(m)]
+        return found and found[0]
+
+    return await slack.wait_for(find)
+
+
+async def test_a_message_while_a_review_waits_runs_after_it_is_answered(
+    slack, llm_server, talk_app
+):
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+    llm_server.script.extend(["Sent.", "Ben is copied next time."])
+    async with talk_app() as running:
+        asked = await slack.mention(ANA, CHANNEL, "email Ana about the launch")
+        review = await open_review(slack, asked.ts)
+        await slack.mention(BEN, CHANNEL, "copy me next time", thread_ts=asked.ts)
+        await slack.wait_for(lambda: ephemeral_lines(slack, BEN))
+        assert len(llm_server.requests) == 1  # nothing handed to the graph at its interrupt
+        await press(slack, review, "Approve")
+        shown = await wait_answers(slack, CHANNEL, asked.ts, 2)
+        await running.services.orchestrator.wait_idle()
+
+    assert ephemeral_lines(slack, BEN) == ["I'll read this once the open review is answered"]
+    assert "Ben is copied next time." in shown[1]
+    assert [m["role"] for m in llm_server.requests[-1]["messages"]] == [
+        "system", "user", "assistant", "tool", "assistant", "user"
+    ]  # fmt: skip
+
+
+async def test_double_text_reject_refuses_and_drops_the_message(slack, llm_server, talk_app):
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+    llm_server.script.extend(["Sent."])
+    async with talk_app(double_text="reject") as running:
+        asked = await slack.mention(ANA, CHANNEL, "email Ana about the launch")
+        review = await open_review(slack, asked.ts)
+        await slack.mention(BEN, CHANNEL, "copy me next time", thread_ts=asked.ts)
+        await slack.wait_for(lambda: ephemeral_lines(slack, BEN))
+        await press(slack, review, "Approve")
+        await wait_answers(slack, CHANNEL, asked.ts, 1)
+        await running.services.orchestrator.wait_idle()
+
+    (line,) = ephemeral_lines(slack, BEN)
+    assert line.startswith("I'll read this once the open review is answered")
+    assert len(llm_server.requests) == 2  # the tool call, then its report: no third turn
+    assert len(answers(slack, CHANNEL, asked.ts)) == 1
+
+
+async def test_a_conversation_over_socket_mode(slack, llm_server, talk_app):
+    llm_server.script.extend(["Hello.", "Still here."])
+    async with talk_app(slack_app_token=slack.app_token, slack_signing_secret=None) as running:
+        await slack.sockets.wait_connected()
+        asked = await slack.mention(ANA, CHANNEL, "hello")
+        await wait_answers(slack, CHANNEL, asked.ts, 1)
+        await slack.mention(ANA, CHANNEL, "still there?", thread_ts=asked.ts)
+        await wait_answers(slack, CHANNEL, asked.ts, 2)
+        await running.services.orchestrator.wait_idle()
+
+    assert slack.sockets.urls_issued > 0
+    assert user_texts(llm_server.requests[1]) == ["hello", "still there?"]
