@@ -282,3 +282,36 @@ async def test_a_conversation_over_socket_mode(slack, llm_server, talk_app):
 
     assert slack.sockets.urls_issued > 0
     assert user_texts(llm_server.requests[1]) == ["hello", "still there?"]
+
+
+async def test_the_demo_chat_agent_saves_an_approved_note_and_remembers(
+    slack, llm_server, talk_app
+):
+    from graphs.examples import chat
+
+    chat.NOTES.clear()
+    llm_server.script_tool_calls([("save_note", {"text": "Tokyo call at 9"})])
+    llm_server.script.extend(["Noted.", "You asked me to note the Tokyo call."])
+    async with talk_app("graphs.examples.chat:make_graph"):
+        await slack.open_home(ANA, tab="messages")
+        prompts = await slack.wait_for(lambda: slack.prompts.get(dm_channel(ANA)))
+        first = await slack.dm(ANA, "note that the Tokyo call is at 9")
+        await press(slack, await open_review_in(slack, first.channel, first.ts), "Approve")
+        await wait_answers(slack, first.channel, first.ts, 1)
+        await slack.dm(ANA, "what did I ask you to note?", thread_ts=first.ts)
+        both = await wait_answers(slack, first.channel, first.ts, 2)
+
+    assert [p["message"] for p in prompts["prompts"]] == [
+        "what time is it in Tokyo?",
+        "note that the Tokyo call is at 9",
+    ]
+    assert chat.NOTES == ["Tokyo call at 9"]
+    assert "Tokyo call" in both[1]
+
+
+async def open_review_in(slack, channel, thread_ts):
+    def find():
+        found = [m for m in bot_replies(slack, channel, thread_ts) if "Approve" in buttons(m)]
+        return found and found[0]
+
+    return await slack.wait_for(find)
