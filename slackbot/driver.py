@@ -32,6 +32,7 @@ from slackbot.reviews.refusals import readable_error, refused_reviews
 from slackbot.steps import Resumption, resumption, resumption_of, step_requests
 from slackbot.store import LeaseLost, Review, Run, StepRequest, Store
 from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
+from slackbot.turns import hand_over
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,11 @@ class Driver:
         bind_log_context(run.run_id)  # this task's lines name the run (not a click's review)
         try:
             async with self._slots:
-                await self._advance(run, recovering, fresh, step, shown)
+                next_turn: Run | None = run
+                while next_turn is not None:  # a conversation's queued turns, one at a time
+                    run = next_turn
+                    next_turn = await self._advance(run, recovering, fresh, step, shown)
+                    recovering, fresh, step, shown = False, False, (), None
         except LeaseLost:
             log.warning("run %s was taken over by another process", run.run_id)
         except asyncio.CancelledError:
@@ -199,7 +204,8 @@ class Driver:
         fresh: bool,
         step: Sequence[Review],
         shown: asyncio.Future | None,
-    ) -> None:
+    ) -> Run | None:
+        """Returns the run when its next turn (a queued message) is due now."""
         graph = self.catalog[run.graph]
         engine, run_id = graph.engine, run.run_id
         if run.root_ts is None:  # a process died between creating the run and saving the ts
@@ -213,6 +219,8 @@ class Driver:
             state = await self._resume(engine, run, resumption_of(step))
         elif fresh:
             state = await engine.start(run_id, graph_input)
+        elif run.turn_ts:  # a conversation's turn: its message goes to the graph once
+            state = await hand_over(engine, self.store, run)
         for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
             read = state is None  # else the graph just raised what it waits for: unanswered
             if state is None:
@@ -226,7 +234,7 @@ class Driver:
                 await _settled(shown)
                 run, step = await self._open_step(run, requests, recovering)
                 if not step:
-                    return  # waiting for people
+                    return None  # waiting for people
                 state = await self._resume(engine, run, resumption_of(step))
             elif not state.started:
                 if run.step > 0:  # it had reached a step: its thread was deleted meanwhile
@@ -236,8 +244,7 @@ class Driver:
                 state = await engine.proceed(run_id)  # a crash stopped it mid-step: go on
             else:
                 await _settled(shown)
-                await self._finish(run, graph, state.values, recovering)
-                return
+                return await self._finish(run, graph, state.values, recovering)
         raise RuntimeError("the graph made no progress")
 
     async def _resume(self, engine: Engine, run: Run, how: Resumption) -> GraphState | None:
@@ -303,7 +310,9 @@ class Driver:
         await self.thread.show_root(decision.run, decision.decided, decision.total)
         return decision.run, ()
 
-    async def _finish(self, run: Run, graph: HostedGraph, values: dict, recovering: bool) -> None:
+    async def _finish(
+        self, run: Run, graph: HostedGraph, values: dict, recovering: bool
+    ) -> Run | None:
         result = to_plain(values)
         if not run.summary_ts:
             already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
@@ -313,11 +322,15 @@ class Driver:
                 )
             else:
                 message = blocks.result_message(result, graph.outputs)
-            ts = already.get(run.run_id) or await self.thread.post_result(run, message)
+            ts = already.get(run.result_key) or await self.thread.post_result(run, message)
             run = dataclasses.replace(run, summary_ts=ts)
-        await self.store.finish(run.run_id, result, run.summary_ts)
+        next_turn = await self.store.finish_turn(run.run_id, result, run.summary_ts)
+        if next_turn is not None:
+            await self.thread.show_root(next_turn)
+            return next_turn
         self.metrics.run_ended("finished")
         await self.thread.show_root(dataclasses.replace(run, phase="done"))
+        return None
 
 
 async def _settled(shown: asyncio.Future | None) -> None:

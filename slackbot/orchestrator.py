@@ -199,23 +199,25 @@ class Orchestrator:
 
     async def record_reply(
         self, *, channel_id: str, thread_ts: str, user_id: str, text: str, ts: str
-    ) -> None:
-        """A thread reply: the notes of a revision the person asked for, else ordinary chat.
-        Notes the app does not take are not ignored in silence: the person is told why."""
+    ) -> bool:
+        """A thread reply: the notes of a revision the person asked for (True: taken, now or
+        before, or refused aloud), else ordinary chat (False). Notes the app does not take are
+        not ignored in silence: the person is told why."""
         if not text.strip():
-            return
+            return False
         try:
             if not self._may_answer(user_id):
                 if await self._meant_as_notes(channel_id, thread_ts, text):
                     await self.thread.tell(channel_id, user_id, NOTES_NOT_ALLOWED)
-                return
+                    return True
+                return False
             decision = await self.store.record_notes(
                 channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
             )
         except Exception as error:
             log.exception("could not store a thread reply")
             await self.thread.tell(channel_id, user_id, NOT_SAVED.format(why=describe(error)))
-            return
+            return True
         if decision.outcome == Outcome.RECORDED:
             await self.thread.acknowledge_reply(channel_id, ts)
             await self._after(decision, None)
@@ -225,6 +227,8 @@ class Orchestrator:
             )
             by = decision.review.decided_by
             await self.thread.tell(channel_id, user_id, NOTES_OVERTAKEN.format(by=by))
+            return True
+        return decision.outcome in (Outcome.RECORDED, Outcome.DUPLICATE)
 
     async def _meant_as_notes(self, channel_id: str, thread_ts: str, text: str) -> bool:
         """`<worker id>: …` in the thread of a run with that worker's review open."""
@@ -236,6 +240,11 @@ class Orchestrator:
             isinstance(r.request, dict) and r.request.get("worker_id") == addressed.group(1)
             for r in reviews
         )
+
+    async def answered_in_thread(self, channel_id: str, ts: str, decision: Decision) -> None:
+        """A thread reply stored as the answer to an open question (conversations.py)."""
+        await self.thread.acknowledge_reply(channel_id, ts)
+        await self._after(decision, None)
 
     @_told_on_failure
     async def answer(

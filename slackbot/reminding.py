@@ -57,7 +57,7 @@ class RuleReminders:
             if rule is None:
                 continue
             routed = review.channel_id and review.channel_id != run.channel_id
-            where = (review.channel_id, None) if routed else (run.channel_id, run.root_ts)
+            where = (review.channel_id, None) if routed else (run.channel_id, run.thread)
             mentions, count = found[where]  # type: ignore[index]
             new = [m for m in self.people.audience(rule, key).mentions() if m not in mentions]
             found[where] = ([*mentions, *new], count + 1)  # type: ignore[index]

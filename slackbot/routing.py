@@ -45,7 +45,7 @@ class Routing:
 
     async def post_review(self, run: Run, review: Review, message: dict[str, Any]) -> str:
         """The review in the rule's channel, with where it comes from; a note in the thread."""
-        link = await self._permalink(run.channel_id, run.root_ts)
+        link = await self._permalink(run.channel_id, run.thread)
         topic = clip(neutralize(run.topic), 300)
         thread = f"<{link}|the thread>" if link else "the thread"
         context = (
@@ -59,7 +59,7 @@ class Routing:
             blocks=[*blocks, *message["blocks"]][:50],
         )
         await self.client.chat_postMessage(
-            channel=run.channel_id, thread_ts=run.root_ts, text=self.waiting_text(review)
+            channel=run.channel_id, thread_ts=run.thread, text=self.waiting_text(review)
         )
         return response["ts"]
 
@@ -80,7 +80,7 @@ class Routing:
         where = self.people.channel_name(review.channel_id or "")
         await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             text=f"✅ {what} in #{where} by {by}",
         )
 

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from graphs.context import Context
 from graphs.llm import LLMConfig, build_chat_model
 from slackbot.catalog import Catalog, load_catalog
+from slackbot.conversations import Conversations
 from slackbot.engine.remote import RemoteSource, ThreadMetadata
 from slackbot.metrics import Metrics
 from slackbot.orchestrator import Orchestrator, RunLimits
@@ -36,6 +37,7 @@ class Services:
     slack: AsyncWebClient
     orchestrator: Orchestrator
     metrics: Metrics  # GET /metrics: this app's own registry
+    conversations: Conversations  # mentions, DMs and their follow-ups
 
 
 @asynccontextmanager
@@ -63,8 +65,20 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             limits=RunLimits(settings.max_runs_per_user, settings.max_runs_per_channel),
             metrics=metrics,
         )
+        conversations = Conversations(
+            store=store,
+            catalog=catalog,
+            thread=orchestrator.thread,
+            driver=orchestrator.driver,
+            orchestrator=orchestrator,
+            metrics=metrics,
+            approvers=settings.approvers,
+            limits=(settings.max_runs_per_user, settings.max_runs_per_channel),
+            follow_ups=settings.follow_ups,
+            double_text=settings.double_text,
+        )
         try:
-            yield Services(settings, store, slack, orchestrator, metrics=metrics)
+            yield Services(settings, store, slack, orchestrator, metrics, conversations)
         finally:
             await orchestrator.close()
             await metrics.close()
@@ -131,7 +145,7 @@ def slack_metadata(store: Store) -> ThreadMetadata:
         return {
             "slack_team": run.team_id,
             "slack_channel": run.channel_id,
-            "slack_thread_ts": run.root_ts,
+            "slack_thread_ts": run.thread,
             "slack_started_by": run.started_by,
             "orchestrate_run_id": run.run_id,
         }

@@ -105,6 +105,8 @@ class Settings:
     # ORCHESTRATE_RULES: who answers which reviews (slackbot/rules.py); None = no rules.
     rules: Rules | None = field(default=None, compare=False)
     group_cache: float = 300.0  # ORCHESTRATE_GROUP_CACHE: how long user groups' members are kept
+    follow_ups: str = "mention"  # ORCHESTRATE_FOLLOW_UPS: mention, or all channel thread replies
+    double_text: str = "queue"  # ORCHESTRATE_DOUBLE_TEXT: queue, or reject while busy
 
     @property
     def socket_mode(self) -> bool:
@@ -212,6 +214,12 @@ class Settings:
                 rules = load_rules(Path(rules_path))
             except RulesError as error:
                 invalid.append(str(error))
+        follow_ups = (get("ORCHESTRATE_FOLLOW_UPS") or "mention").lower()
+        if follow_ups not in ("mention", "all"):
+            invalid.append(f"ORCHESTRATE_FOLLOW_UPS must be mention or all, got {follow_ups!r}")
+        double_text = (get("ORCHESTRATE_DOUBLE_TEXT") or "queue").lower()
+        if double_text not in ("queue", "reject"):
+            invalid.append(f"ORCHESTRATE_DOUBLE_TEXT must be queue or reject, got {double_text!r}")
         if missing or invalid:
             raise SettingsError("; ".join([*_missing_message(missing), *invalid]))
         return cls(
@@ -243,6 +251,8 @@ class Settings:
             max_runs_per_channel=max_runs_per_channel,
             rules=rules,
             group_cache=group_cache,
+            follow_ups=follow_ups,
+            double_text=double_text,
         )
 
 

@@ -16,5 +16,5 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,  # ack first; the listener's slow work goes on after
     )
-    listeners.register(app, services.orchestrator)
+    listeners.register(app, services.orchestrator, services.conversations)
     return app

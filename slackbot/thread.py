@@ -58,16 +58,21 @@ class SlackThread:
         await asyncio.gather(*self._root_timers.values(), return_exceptions=True)
 
     async def post_root(self, run: Run) -> str:
+        # A conversation's progress message is the app's first reply to the person's message.
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
             metadata={"event_type": ROOT_EVENT, "event_payload": {"id": run.run_id}},
+            **({"thread_ts": run.thread_ts} if run.thread_ts else {}),
             **blocks.root_message(run).as_kwargs(),
         )
         return response["ts"]
 
     async def find_root(self, run: Run) -> str | None:
         """The ts of the run's root message if a process posted it and died before saving it
-        (found by its metadata in the channel's recent history)."""
+        (found by its metadata in the channel's recent history, or in the conversation's
+        thread when the root is a reply to a person's message)."""
+        if run.thread_ts:
+            return (await self.find_posted(run, ROOT_EVENT)).get(run.run_id)
         cursor = None
         for _page in range(HISTORY_PAGES):
             response = await self.client.conversations_history(
@@ -146,7 +151,7 @@ class SlackThread:
             return await self.routing.post_review(run, review, self._review(review))
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             metadata={"event_type": REVIEW_EVENT, "event_payload": {"id": review.review_id}},
             **self._review(review),
         )
@@ -175,8 +180,8 @@ class SlackThread:
         """The summary (built-in graph) or the result of the graph, once per run."""
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
-            metadata={"event_type": SUMMARY_EVENT, "event_payload": {"id": run.run_id}},
+            thread_ts=run.thread,
+            metadata={"event_type": SUMMARY_EVENT, "event_payload": {"id": run.result_key}},
             **message.as_kwargs(),
         )
         return response["ts"]
@@ -187,7 +192,7 @@ class SlackThread:
     async def post_failure(self, run: Run) -> None:
         await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             **blocks.failure_message(run).as_kwargs(),
         )
 
@@ -207,7 +212,7 @@ class SlackThread:
             return
         await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             metadata={"event_type": TIMED_OUT_EVENT, "event_payload": {"id": run.run_id}},
             **blocks.timed_out_message(run, unanswered).as_kwargs(),
         )
@@ -221,7 +226,7 @@ class SlackThread:
         message = blocks.reminder_message(run, people, [x for x in links if x], len(reviews))
         await self.client.chat_postMessage(
             channel=run.channel_id,
-            thread_ts=run.root_ts,
+            thread_ts=run.thread,
             metadata={"event_type": REMINDER_EVENT, "event_payload": {"id": number}},
             **message.as_kwargs(),
         )
@@ -259,10 +264,15 @@ class SlackThread:
         except SlackApiError as error:
             log.warning("could not publish the Home tab of %s: %s", user_id, error)
 
-    async def tell(self, channel_id: str, user_id: str, text: str) -> None:
+    async def tell(
+        self, channel_id: str, user_id: str, text: str, thread_ts: str | None = None
+    ) -> None:
         """An ephemeral line for one person, when no response_url is at hand."""
+        where = {"thread_ts": thread_ts} if thread_ts else {}
         try:
-            await self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+            await self.client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, **where
+            )
         except SlackApiError as error:
             log.warning("could not tell %s in %s: %s", user_id, channel_id, error)
 
@@ -279,7 +289,7 @@ class SlackThread:
         for _page in range(10):
             response = await self.client.conversations_replies(
                 channel=run.channel_id,
-                ts=run.root_ts,
+                ts=run.thread,
                 include_all_metadata=True,
                 limit=200,
                 cursor=cursor,

@@ -37,6 +37,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from slackbot.demo.directory import Directory
 from slackbot.demo.socket_mode import SocketModeServer
+from slackbot.demo.talk import TalkMixin
 from slackbot.demo.views import Modals, SlackError, client_errors
 
 BOT_USER_ID = "UORCHBOT"
@@ -110,8 +111,8 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int = MAX_MESSAGE_BLO
         raise BlockKitError("markdown over 12,000 characters in one message")
 
 
-class SlackEmulator(Directory):
-    _bot_user = BOT_USER_ID
+class SlackEmulator(Directory, TalkMixin):  # directory.py: people, groups, channels;
+    _bot_user = BOT_USER_ID  # talk.py: mentions, DMs, the Messages tab's prompts
 
     def __init__(
         self,
@@ -146,6 +147,7 @@ class SlackEmulator(Directory):
         self.sockets = SocketModeServer(app_id=APP_ID, on_change=self._touch)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._talk_init()
 
     def _touch(self) -> None:
         self.version += 1

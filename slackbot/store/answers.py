@@ -75,8 +75,9 @@ class AnswersMixin(VotesMixin):
         """
         async with self.db.transaction() as tx:
             row = await tx.fetchone(
-                "SELECT * FROM orchestrate_runs WHERE channel_id = %(channel)s"
-                f" AND root_ts = %(ts)s{self.db.for_update}",
+                "SELECT * FROM orchestrate_runs WHERE channel_id = %(channel)s AND (root_ts ="
+                " %(ts)s OR thread_ts = %(ts)s) ORDER BY created_at DESC LIMIT 1"
+                f"{self.db.for_update}",
                 {"channel": channel_id, "ts": thread_ts},
             )
             if row is None:
@@ -150,7 +151,8 @@ class AnswersMixin(VotesMixin):
             rows = await tx.fetchall(
                 "SELECT v.* FROM orchestrate_reviews v JOIN orchestrate_runs r"
                 " ON r.run_id = v.run_id AND v.step = r.step WHERE r.channel_id = %(channel)s"
-                " AND r.root_ts = %(ts)s AND r.status IN ('running', 'waiting')"
+                " AND (r.root_ts = %(ts)s OR r.thread_ts = %(ts)s)"
+                " AND r.status IN ('running', 'waiting')"
                 " AND v.status IN ('pending', 'awaiting_notes') ORDER BY v.position",
                 {"channel": channel_id, "ts": thread_ts},
             )

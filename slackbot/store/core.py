@@ -55,7 +55,7 @@ class StoreBase:
 
     async def check_schema(self) -> None:
         """For a start without migrations: the schema must already be what this code needs."""
-        needed = len(migrations())
+        needed = migrations()[-1].version
         try:
             async with self.db.transaction() as tx:
                 row = await tx.fetchone(

@@ -56,6 +56,21 @@ class Run:
             team_id and self.team_id and team_id != self.team_id
         )
 
+    # A conversation's thread root, a person's message (None: root_ts, the app's own message),
+    # and the message whose turn runs now (conversations.py).
+    thread_ts: str | None = None
+    turn_ts: str | None = None
+
+    @property
+    def thread(self) -> str | None:
+        """The ts of the Slack thread the run posts in."""
+        return self.thread_ts or self.root_ts
+
+    @property
+    def result_key(self) -> str:
+        """What marks the message showing a result: one per turn of a conversation."""
+        return f"{self.run_id}:{self.turn_ts}" if self.turn_ts else self.run_id
+
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
         return cls(
@@ -77,6 +92,8 @@ class Run:
             waiting_since=row.get("waiting_since"),
             reminders_sent=row.get("reminders_sent") or 0,
             escalated=row.get("escalated_at") is not None,
+            thread_ts=row.get("thread_ts"),
+            turn_ts=row.get("turn_ts"),
         )
 
 

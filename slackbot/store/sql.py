@@ -9,6 +9,7 @@ from slackbot.store.cancel import CancelMixin
 from slackbot.store.core import LeaseLost
 from slackbot.store.due import DueMixin
 from slackbot.store.inbox import InboxMixin
+from slackbot.store.messages import MessagesMixin
 from slackbot.store.outbox import OutboxMixin
 from slackbot.store.retry import retry_public_methods
 from slackbot.store.runs import RunsMixin, StepRequest
@@ -19,7 +20,15 @@ __all__ = ["LeaseLost", "StepRequest", "Store"]
 
 @retry_public_methods
 class Store(
-    RunsMixin, AnswersMixin, CancelMixin, DueMixin, InboxMixin, VotesMixin, AuditMixin, OutboxMixin
+    MessagesMixin,
+    RunsMixin,
+    AnswersMixin,
+    CancelMixin,
+    DueMixin,
+    InboxMixin,
+    VotesMixin,
+    AuditMixin,
+    OutboxMixin,
 ):
     """Every method is one transaction (retried when the database fails transiently);
     see core.py for the exactly-once rule."""
