@@ -267,9 +267,17 @@ def kind_review_message(review: Review) -> Message:
     )
 
 
+MODAL_REQUEST_BLOCKS = 20  # of the request shown above a form's inputs
+
+
 def form_view(review: Review, control: int, form: Form) -> dict[str, Any]:
     """The modal for a review's form; its private_metadata names the review and the control."""
-    question = clip(neutralize(KINDS[review.kind].title(review)), 2_000)
+    kind = KINDS[review.kind]
+    # What the form answers: the request as the review shows it, clipped so the form fits the
+    # modal's 100 blocks (a breakpoint's editor is the state itself: its title says enough).
+    shown = [] if review.kind == "breakpoint" else kind.body(review)[:MODAL_REQUEST_BLOCKS]
+    question = clip(neutralize(kind.title(review)), 2_000)
+    head = [*shown, {"type": "divider"}] if shown else [_context(question)]
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,
@@ -277,7 +285,7 @@ def form_view(review: Review, control: int, form: Form) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": clip(form.title, 24)},
         "submit": {"type": "plain_text", "text": clip(form.submit, 24)},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [_context(question), *form.blocks][:100],
+        "blocks": [*head, *form.blocks][-100:],
     }
 
 

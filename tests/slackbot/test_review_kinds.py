@@ -170,3 +170,17 @@ def test_a_breakpoint_state_too_big_for_the_editor_keeps_the_keys_that_fit():
     assert "kept as they are: log" in editor["hint"]["text"]
     edit = kind.read_form(r, 1, state(state={"value": '{"request": "drop test db", "n": 1}'}))
     assert edit.answer == {"action": "edit", "values": {"request": "drop test db"}}
+
+
+def test_a_form_shows_the_request_it_answers():
+    """The Answer modal of a typed review without a `question` shows what it is asked about,
+    not only "Your answer is needed"."""
+    request = {"trip": "Berlin → Lisbon", "traveller": "Ana", "estimated_cost_eur": 420}
+    schema = {"type": "object", "properties": {"comment": {"type": "string"}}}
+    r = review(request, schema)
+    view = blocks.form_view(r, 0, KINDS[r.kind].form(r, 0))
+    shown = json.dumps(view["blocks"], ensure_ascii=False)
+    for text in ("trip", "Berlin → Lisbon", "traveller", "estimated_cost_eur", "420"):
+        assert text in shown
+    assert view_problems(view) == []
+    assert view["blocks"][-1]["type"] == "input"  # the form's own input stays last
