@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from slackbot.catalog import Catalog
 from slackbot.driver import Driver
-from slackbot.engine.inputs import InputError, build_input
+from slackbot.engine.inputs import InputError
 from slackbot.metrics import Metrics
 from slackbot.notices import (
     NOT_IN_CHANNEL,
@@ -27,7 +27,6 @@ from slackbot.notices import (
     TOO_MANY_HERE,
     TOO_MANY_OF_YOURS,
     describe,
-    topic_problem,
 )
 from slackbot.orchestrator import Orchestrator
 from slackbot.prompts import suggested_prompts
@@ -175,15 +174,12 @@ class Conversations:
             return None, None
         if unavailable := self.catalog.unavailable():
             return None, unavailable
-        graph, rest = self.catalog.pick(said.text)
-        problem = topic_problem(rest)
-        if problem:
-            return None, problem
-        try:
-            graph_input = build_input(graph.inputs, rest)
+        try:  # as /orchestrate <text> would: the graph its first word names, its input checked
+            graph, rest, graph_input = self.catalog.prepare(said.text)
         except InputError as error:
-            return None, f"{error} See `/orchestrate help`."
-        if graph.inputs.messages:
+            return None, str(error)
+        typed = {"messages": [{"role": "user", "content": rest.strip()}]}
+        if graph.inputs.messages and graph_input == typed:  # the text itself, not JSON
             earlier = await self._earlier(message, said) if message.in_thread else []
             graph_input = {"messages": [*earlier, user_message(said, rest)]}
         run = NewRun(graph.name, rest, graph_input, graph.inputs.messages, self.limits)
