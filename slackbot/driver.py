@@ -22,6 +22,7 @@ from slackbot import blocks
 from slackbot.catalog import Catalog, HostedGraph
 from slackbot.due import DueWork
 from slackbot.engine.base import Engine, GraphState
+from slackbot.engine.events import Done, Step
 from slackbot.engine.plain import to_plain
 from slackbot.engine.remote import RefusedAnswer
 from slackbot.inbox import Inbox
@@ -211,7 +212,7 @@ class Driver:
         if step:
             state = await self._resume(engine, run, resumption_of(step))
         elif fresh:
-            state = await engine.start(run_id, graph_input)
+            state = await self._run_step(engine, run, Step.start(graph_input))
         for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
             read = state is None  # else the graph just raised what it waits for: unanswered
             if state is None:
@@ -230,9 +231,9 @@ class Driver:
             elif not state.started:
                 if run.step > 0:  # it had reached a step: its thread was deleted meanwhile
                     raise engine.lost(run_id)
-                state = await engine.start(run_id, graph_input)
-            elif state.next:
-                state = await engine.proceed(run_id)  # a crash stopped it mid-step: go on
+                state = await self._run_step(engine, run, Step.start(graph_input))
+            elif state.next:  # a crash stopped it mid-step: go on
+                state = await self._run_step(engine, run, Step.proceed())
             else:
                 await _settled(shown)
                 await self._finish(run, graph, state.values, recovering)
@@ -243,7 +244,7 @@ class Driver:
         self.metrics.step_resuming(run.run_id)
         if how.answers is not None:
             try:
-                return await engine.resume(run.run_id, how.answers)
+                return await self._run_step(engine, run, Step.resume(how.answers))
             except Exception as error:
                 if not await self._reopen_refused(engine, run, error):
                     raise
@@ -252,7 +253,15 @@ class Driver:
         if how.edit is not None:
             await engine.update(run_id, how.edit)
             return None
-        return await engine.proceed(run_id)
+        return await self._run_step(engine, run, Step.proceed())
+
+    async def _run_step(self, engine: Engine, run: Run, step: Step) -> GraphState | None:
+        """Run a step of the graph; the state it stopped in when known (`Done`'s)."""
+        state = None
+        async for event in engine.events(run.run_id, step):
+            if isinstance(event, Done):
+                state = event.state
+        return state
 
     async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:
         """The graph refused answers of the step (a typed interrupt's model raised
