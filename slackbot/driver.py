@@ -22,10 +22,11 @@ from slackbot import blocks
 from slackbot.catalog import Catalog, HostedGraph
 from slackbot.due import DueWork
 from slackbot.engine.base import Engine, GraphState
-from slackbot.engine.events import Done, Step
+from slackbot.engine.events import Step, final_state
 from slackbot.engine.plain import to_plain
 from slackbot.engine.remote import RefusedAnswer
 from slackbot.inbox import Inbox
+from slackbot.live import Live
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import describe, is_transient_fault
@@ -65,6 +66,7 @@ class Driver:
         self._slots = asyncio.Semaphore(max_concurrent_runs)
         self.inbox = Inbox(store, thread, approvers, self.spawn)  # status and App Home
         self.due = DueWork(store, thread, metrics, self.inbox, approvers)  # expiry, reminders
+        self.live: Live | None = None  # steps shown as they run (streams, status)
 
     async def start_background_work(self) -> None:
         """Keep this process's leases; pick up runs whose driver died (crash, deploy) now and
@@ -257,10 +259,11 @@ class Driver:
 
     async def _run_step(self, engine: Engine, run: Run, step: Step) -> GraphState | None:
         """Run a step of the graph; the state it stopped in when known (`Done`'s)."""
-        state = None
-        async for event in engine.events(run.run_id, step):
-            if isinstance(event, Done):
-                state = event.state
+        events = engine.events(run.run_id, step)
+        if self.live is None:
+            return await final_state(events)
+        messages = self.catalog[run.graph].inputs.messages
+        state, _ = await self.live.run_step(run, events, messages=messages)
         return state
 
     async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:

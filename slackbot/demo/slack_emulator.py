@@ -37,6 +37,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from slackbot.demo.directory import Directory
 from slackbot.demo.socket_mode import SocketModeServer
+from slackbot.demo.streams import StreamMethods
 from slackbot.demo.views import Modals, SlackError, client_errors
 
 BOT_USER_ID = "UORCHBOT"
@@ -110,8 +111,9 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int = MAX_MESSAGE_BLO
         raise BlockKitError("markdown over 12,000 characters in one message")
 
 
-class SlackEmulator(Directory):
+class SlackEmulator(StreamMethods, Directory):
     _bot_user = BOT_USER_ID
+    _message_class = Message
 
     def __init__(
         self,
@@ -135,6 +137,8 @@ class SlackEmulator(Directory):
         self.messages: dict[tuple[str, str], Message] = {}
         self.channels: dict[str, set[str]] = defaultdict(set)  # channel → members
         self.homes: dict[str, dict[str, Any]] = {}  # user → their published Home tab view
+        self.streams = {}  # streamed messages (streams.py); statuses: each thread's status line
+        self.statuses, self.status_log, self.refuse_streams = {}, [], None
         self.changed = asyncio.Event()
         self.version = 0  # bumped on every change; the demo page long-polls on it
         self._version_waiters: list[asyncio.Future[None]] = []
