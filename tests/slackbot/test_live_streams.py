@@ -99,3 +99,63 @@ async def test_the_built_in_run_shows_its_steps_as_a_plan(slack, app):
     titles = [t["title"] for t in stream.tasks.values()]
     assert titles[0] == "plan"
     assert stream.tasks[next(iter(stream.tasks))]["status"] == "complete"
+
+
+def answers(slack, root_ts):
+    """The bot's messages in the thread carrying the answer's text (streamed or posted)."""
+    return [m for m in slack.thread(CHANNEL, root_ts) if m.text.startswith(ANSWER[:40])]
+
+
+async def test_a_slow_model_shows_its_first_token_before_its_second(slack, llm_server, agent_app):
+    llm_server.token_delay = 1.0  # one token a second: the buffer is far from full
+    llm_server.script.append("Checking the launch date now.")
+    async with agent_app():
+        root = await start(slack, "when does it ship?")
+        first = await slack.wait_for(lambda: slack.calls_to("chat.startStream"), timeout=30)
+        # the first token went out on time, alone, while the model was still writing
+        assert markdown_of(first[0].args) == "Checking "
+        await result(slack, root, timeout=30)
+    ((message, _stream),) = streams(slack, root.ts)
+    assert message.text == "Checking the launch date now."
+
+
+def markdown_of(args) -> str:
+    return "".join(
+        c.get("text", "") for c in args.get("chunks", []) if c["type"] == "markdown_text"
+    )
+
+
+async def test_a_429_on_append_loses_no_text(slack, llm_server, agent_app):
+    llm_server.token_delay = 0.02
+    llm_server.script.append(ANSWER)
+    slack.fail_next("chat.appendStream", 429, retry_after=1)
+    async with agent_app():
+        root = await start(slack, "tell me about the launch")
+        await result(slack, root)
+        ((message, stream),) = await slack.wait_for(
+            lambda: (s := streams(slack, root.ts)) and not s[0][1].streaming and s
+        )
+    calls = [c for c in slack.calls if c.method in ("chat.appendStream", "chat.stopStream")]
+    (refused,) = [c for c in calls if c.status == 429]
+    after = calls[calls.index(refused) + 1]
+    # what was refused went again, merged with what came during the Retry-After
+    assert markdown_of(after.args).startswith(markdown_of(refused.args))
+    assert len(markdown_of(after.args)) > len(markdown_of(refused.args))
+    assert message.text == ANSWER == markdown(stream)
+
+
+@pytest.mark.parametrize("how", ["unknown_method", "method_not_supported_for_channel_type", "off"])
+async def test_streaming_refused_falls_back_to_post_and_update_with_the_same_text(
+    slack, llm_server, agent_app, how
+):
+    llm_server.token_delay = 0.02
+    llm_server.script.append(ANSWER)
+    settings = {"streaming": False} if how == "off" else {}
+    slack.refuse_streams = None if how == "off" else how
+    async with agent_app(**settings):
+        root = await start(slack, "tell me about the launch")
+        await result(slack, root)
+        (answer,) = await slack.wait_for(lambda: answers(slack, root.ts) or None)
+    assert not slack.streams
+    assert answer.text == ANSWER
+    assert not slack.calls_to("chat.appendStream")
