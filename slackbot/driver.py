@@ -263,7 +263,13 @@ class Driver:
         if self.live is None:
             return await final_state(events)
         messages = self.catalog[run.graph].inputs.messages
-        state, _ = await self.live.run_step(run, events, messages=messages)
+        run_id, number = run.run_id, run.step
+
+        async def saved(ts: str) -> None:
+            await self.store.save_live_message(run_id, number, ts)
+
+        shown = await self.store.live_message(run_id, number)  # a crash cut it short
+        state, _ = await self.live.run_step(run, events, messages=messages, ts=shown, on_ts=saved)
         return state
 
     async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:

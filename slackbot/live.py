@@ -9,6 +9,7 @@ ORCHESTRATE_STREAMING.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -79,11 +80,15 @@ class Live:
                     await shown.event(event)
                 if writer.stopped_by_user:
                     break
+        except asyncio.CancelledError:  # shutting down: the recovered step finishes the message
+            writer.abandon()
+            raise
         finally:
-            await status.clear()
-            shown.pause_open_tasks()
-            blocks = final_blocks(state) if final_blocks else None
-            await writer.close(blocks)
+            if not writer.abandoned:
+                await status.clear()
+                shown.pause_open_tasks()
+                blocks = final_blocks(state) if final_blocks else None
+                await writer.close(blocks)
         return state, writer
 
 

@@ -151,6 +151,8 @@ class StreamWriter:
         self._first_at: float | None = None
         self._last_write = 0.0
         self._pump: asyncio.Task | None = None
+        self.abandoned = False
+        self._ended_old = ts is None  # a message left streaming by a crash is stopped first
 
     # -- what the message shows ---------------------------------------------------------------
 
@@ -264,8 +266,18 @@ class StreamWriter:
             log.info("stream %s ended (%s): updating it instead", self.ts, code)
             self.mode = "update"
 
+    def abandon(self) -> None:
+        """Stop writing (the process is going away): the message is finished on recovery."""
+        self.abandoned = self._closing = True
+        if self._pump is not None:
+            self._pump.cancel()
+
     async def _write_whole(self, extra: list[dict[str, Any]] | None = None) -> None:
         self._pending = []
+        if not self._ended_old and self.ts is not None:
+            self._ended_old = True
+            with contextlib.suppress(SlackApiError):  # it may have ended on its own
+                await self._call("chat.stopStream", channel=self.place.channel, ts=self.ts)
         shown = self.view.blocks() + (extra or [])
         args = {"text": self.view.fallback_text(), "blocks": shown}
         if self.ts is None:
@@ -315,7 +327,7 @@ class StreamWriter:
             wait = self._last_write + self.update_every - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        if self.view.text or self.view.tasks or self.ts is not None:
+        if self.view.text or self.view.tasks:
             await self._write_whole(blocks)
 
 

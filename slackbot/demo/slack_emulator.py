@@ -597,6 +597,7 @@ class SlackEmulator(StreamMethods, Directory):
         message = self._message(channel, args.get("ts", ""))
         if message.user != BOT_USER_ID:
             raise SlackError("cant_update_message")
+        self.check_not_streaming(channel, message.ts)
         message.blocks = self._valid_blocks(args)
         message.text = args.get("text", message.text)
         message.edited += 1

@@ -162,6 +162,11 @@ class StreamMethods:
         self.status_log.append((channel, thread_ts, args["status"]))
         return {}
 
+    def check_not_streaming(self, channel: str, ts: str) -> None:
+        stream = self.streams.get((channel, ts))
+        if stream is not None and stream.streaming:
+            raise SlackError("streaming_state_conflict")
+
     def stop_by_user(self, channel: str, ts: str) -> None:
         """A person presses Stop on a streaming message: the next stream call is refused."""
         self.streams[(channel, ts)].stopped_by_user = True

@@ -9,6 +9,7 @@ from slackbot.store.cancel import CancelMixin
 from slackbot.store.core import LeaseLost
 from slackbot.store.due import DueMixin
 from slackbot.store.inbox import InboxMixin
+from slackbot.store.live import LiveMixin
 from slackbot.store.retry import retry_public_methods
 from slackbot.store.runs import RunsMixin, StepRequest
 from slackbot.store.votes import VotesMixin
@@ -17,6 +18,8 @@ __all__ = ["LeaseLost", "StepRequest", "Store"]
 
 
 @retry_public_methods
-class Store(RunsMixin, AnswersMixin, CancelMixin, DueMixin, InboxMixin, VotesMixin, AuditMixin):
+class Store(
+    RunsMixin, AnswersMixin, CancelMixin, DueMixin, InboxMixin, VotesMixin, AuditMixin, LiveMixin
+):
     """Every method is one transaction (retried when the database fails transiently);
     see core.py for the exactly-once rule."""

@@ -159,3 +159,22 @@ async def test_streaming_refused_falls_back_to_post_and_update_with_the_same_tex
     assert not slack.streams
     assert answer.text == ANSWER
     assert not slack.calls_to("chat.appendStream")
+
+
+async def test_the_app_stopped_mid_stream_finishes_that_same_message_after_restart(
+    slack, llm_server, agent_app
+):
+    llm_server.token_delay = 0.1
+    llm_server.script.append(ANSWER)
+    async with agent_app():
+        root = await start(slack, "tell me about the launch")
+        await slack.wait_for(lambda: slack.calls_to("chat.appendStream"), timeout=30)
+    ((cut, stream),) = streams(slack, root.ts)
+    assert cut.text != ANSWER and stream.streaming  # the app went away mid-answer
+    llm_server.token_delay = 0.0
+    llm_server.script.append(ANSWER)  # the recovered step asks the model again
+    async with agent_app():
+        await result(slack, root, timeout=30)
+        await slack.wait_for(lambda: slack.messages[(CHANNEL, cut.ts)].text == ANSWER)
+    assert [m.ts for m in answers(slack, root.ts)] == [cut.ts]  # one answer message, finished
+    assert len(slack.streams) == 1 and not stream.streaming
