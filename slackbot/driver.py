@@ -22,9 +22,11 @@ from slackbot import blocks
 from slackbot.catalog import Catalog, HostedGraph
 from slackbot.due import DueWork
 from slackbot.engine.base import Engine, GraphState
+from slackbot.engine.events import Step, final_state
 from slackbot.engine.plain import to_plain
 from slackbot.engine.remote import RefusedAnswer
 from slackbot.inbox import Inbox
+from slackbot.live import Live
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import describe, is_transient_fault
@@ -65,6 +67,7 @@ class Driver:
         self._slots = asyncio.Semaphore(max_concurrent_runs)
         self.inbox = Inbox(store, thread, approvers, self.spawn)  # status and App Home
         self.due = DueWork(store, thread, metrics, self.inbox, approvers)  # expiry, reminders
+        self.live: Live | None = None  # steps shown as they run (streams, status)
 
     async def start_background_work(self) -> None:
         """Keep this process's leases; pick up runs whose driver died (crash, deploy) now and
@@ -218,9 +221,11 @@ class Driver:
         if step:
             state = await self._resume(engine, run, resumption_of(step))
         elif fresh:
-            state = await engine.start(run_id, graph_input)
+            state = await self._run_step(engine, run, Step.start(graph_input))
         elif run.turn_ts:  # a conversation's turn: its message goes to the graph once
-            state = await hand_over(engine, self.store, run)
+            state = await hand_over(
+                engine, self.store, run, lambda i: self._run_step(engine, run, Step.start(i))
+            )
         for _ in range(MAX_GRAPH_RUNS_PER_DRIVE):
             read = state is None  # else the graph just raised what it waits for: unanswered
             if state is None:
@@ -239,9 +244,9 @@ class Driver:
             elif not state.started:
                 if run.step > 0:  # it had reached a step: its thread was deleted meanwhile
                     raise engine.lost(run_id)
-                state = await engine.start(run_id, graph_input)
-            elif state.next:
-                state = await engine.proceed(run_id)  # a crash stopped it mid-step: go on
+                state = await self._run_step(engine, run, Step.start(graph_input))
+            elif state.next:  # a crash stopped it mid-step: go on
+                state = await self._run_step(engine, run, Step.proceed())
             else:
                 await _settled(shown)
                 return await self._finish(run, graph, state.values, recovering)
@@ -251,7 +256,7 @@ class Driver:
         self.metrics.step_resuming(run.run_id)
         if how.answers is not None:
             try:
-                return await engine.resume(run.run_id, how.answers)
+                return await self._run_step(engine, run, Step.resume(how.answers))
             except Exception as error:
                 if not await self._reopen_refused(engine, run, error):
                     raise
@@ -260,7 +265,22 @@ class Driver:
         if how.edit is not None:
             await engine.update(run_id, how.edit)
             return None
-        return await engine.proceed(run_id)
+        return await self._run_step(engine, run, Step.proceed())
+
+    async def _run_step(self, engine: Engine, run: Run, step: Step) -> GraphState | None:
+        """Run a step of the graph; the state it stopped in when known (`Done`'s)."""
+        events = engine.events(run.run_id, step)
+        if self.live is None:
+            return await final_state(events)
+        messages = self.catalog[run.graph].inputs.messages
+        run_id, number = run.run_id, run.step
+
+        async def saved(ts: str) -> None:
+            await self.store.save_live_message(run_id, number, ts)
+
+        shown = await self.store.live_message(run_id, number)  # a crash cut it short
+        state, _ = await self.live.run_step(run, events, messages=messages, ts=shown, on_ts=saved)
+        return state
 
     async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:
         """The graph refused answers of the step (a typed interrupt's model raised

@@ -19,6 +19,7 @@ from graphs.llm import LLMConfig, build_chat_model
 from slackbot.catalog import Catalog, load_catalog
 from slackbot.conversations import Conversations
 from slackbot.engine.remote import RemoteSource, ThreadMetadata
+from slackbot.live import Live
 from slackbot.metrics import Metrics
 from slackbot.orchestrator import Orchestrator, RunLimits
 from slackbot.people import People
@@ -65,6 +66,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             limits=RunLimits(settings.max_runs_per_user, settings.max_runs_per_channel),
             metrics=metrics,
         )
+        orchestrator.driver.live = open_live(settings, http)
         conversations = Conversations(
             store=store,
             catalog=catalog,
@@ -111,6 +113,13 @@ async def open_catalog(
             yield catalog  # a server that is down is waited for in the background
     finally:
         await client.aclose()
+
+
+def open_live(settings: Settings, http: aiohttp.ClientSession) -> Live:
+    """Stream calls go through a client of their own that does not wait out a 429: the
+    writer merges what comes meanwhile, or falls back to posting."""
+    client = build_slack_client(settings, http, retry_rate_limits=False)
+    return Live(client, streaming=settings.streaming)
 
 
 def run_context(settings: Settings) -> Context:

@@ -99,6 +99,7 @@ class Settings:
     max_concurrent_runs: int = 16  # graph runs one process drives at once
     expire_after: float | None = None  # ORCHESTRATE_EXPIRE_AFTER: a step unanswered this long
     remind_after: float | None = None  # ORCHESTRATE_REMIND_AFTER: remind people after this long
+    streaming: bool = True  # ORCHESTRATE_STREAMING=off: steps shown by post + update instead
     migrate_on_start: bool = True  # ORCHESTRATE_MIGRATE=off: `python -m slackbot migrate` does it
     max_runs_per_user: int = 10  # runs one person may have going (running or waiting) at once
     max_runs_per_channel: int = 50
@@ -201,6 +202,9 @@ class Settings:
 
         expire_after = duration("ORCHESTRATE_EXPIRE_AFTER")
         remind_after = duration("ORCHESTRATE_REMIND_AFTER")
+        streaming = (get("ORCHESTRATE_STREAMING") or "on").lower()
+        if streaming not in ("on", "off"):
+            invalid.append(f"ORCHESTRATE_STREAMING must be on or off, got {streaming!r}")
         migrate = (get("ORCHESTRATE_MIGRATE") or "auto").lower()
         if migrate not in ("auto", "off"):
             invalid.append(f"ORCHESTRATE_MIGRATE must be auto or off, got {migrate!r}")
@@ -246,6 +250,7 @@ class Settings:
             max_concurrent_runs=max_concurrent_runs,
             max_runs_per_user=max_runs_per_user,
             migrate_on_start=migrate == "auto",
+            streaming=streaming != "off",
             expire_after=expire_after,
             remind_after=remind_after,
             max_runs_per_channel=max_runs_per_channel,

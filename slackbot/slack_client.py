@@ -121,7 +121,13 @@ def build_slack_client(
     settings: Settings,
     session: aiohttp.ClientSession,
     on_error: Callable[[str, str], None] | None = None,
+    retry_rate_limits: bool = True,
 ) -> AsyncWebClient:
+    handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=3),
+        RetryAfterHandler(max_retry_count=10),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+    ]
     return ObservedWebClient(
         on_error=on_error,
         token=settings.slack_bot_token,
@@ -129,9 +135,7 @@ def build_slack_client(
         session=session,
         timeout=30,
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=3),
-            RetryAfterHandler(max_retry_count=10),
-            AsyncServerErrorRetryHandler(max_retry_count=3),
+            h for h in handlers if retry_rate_limits or not isinstance(h, RetryAfterHandler)
         ],
     )
 

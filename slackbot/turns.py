@@ -7,6 +7,7 @@ whether the message is already in the graph's `messages`, and then only carries 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slackbot.engine.base import Engine, GraphState
@@ -35,9 +36,15 @@ def _ids(messages: Any) -> set[str]:
     return found
 
 
-async def hand_over(engine: Engine, store: Store, run: Run) -> GraphState | None:
-    """Give the graph the message of the run's current turn, unless it has it already; the
-    state it stopped in, when known (None: read it)."""
+async def hand_over(
+    engine: Engine,
+    store: Store,
+    run: Run,
+    start: Callable[[Any], Awaitable[GraphState | None]],
+) -> GraphState | None:
+    """Give the graph the message of the run's current turn (`start(input)`: the driver runs
+    that step, streamed), unless it has it already; the state it stopped in, when known (None:
+    read it)."""
     said = await store.turn_message(run)
     if said is None:
         return None
@@ -48,4 +55,4 @@ async def hand_over(engine: Engine, store: Store, run: Run) -> GraphState | None
     # The first turn's input is the run's own (it may carry the thread's earlier messages).
     first = isinstance(run.input, dict) and wanted in _ids(run.input.get("messages"))
     graph_input = run.input if first else {"messages": [user_message(said)]}
-    return await engine.start(run.run_id, graph_input)
+    return await start(graph_input)

@@ -302,8 +302,9 @@ def stand_in_answer(body: dict[str, Any]) -> Answer:
 
 
 class OpenAIServer:
-    def __init__(self, *, delay: float = 0.0) -> None:
+    def __init__(self, *, delay: float = 0.0, token_delay: float = 0.0) -> None:
         self.delay = delay
+        self.token_delay = token_delay  # seconds between streamed tokens (the demo: 1/40)
         self.requests: list[dict[str, Any]] = []
         self.spans: list[tuple[float, float]] = []  # (arrived, answered), monotonic, per request
         self.script: deque[Answer] = deque()  # a str is the content; ToolCalls call tools
@@ -406,32 +407,44 @@ class OpenAIServer:
     async def _stream(
         self, request: web.Request, completion: dict[str, Any], body: dict[str, Any]
     ) -> web.StreamResponse:
-        """The same answer as server-sent `chat.completion.chunk`s: the whole message in one
-        delta, then the finish_reason, then the usage if asked for, then `[DONE]`."""
+        """The same answer as server-sent `chat.completion.chunk`s, as OpenAI sends them: the
+        content a token (a word and its space) at a time, `token_delay` apart, then each tool
+        call (its name and id, then its arguments), the finish_reason, the usage if asked for,
+        then `[DONE]`."""
         (choice,) = completion["choices"]
         message = choice["message"]
-        delta: dict[str, Any] = {"role": "assistant", "content": message["content"]}
-        if "tool_calls" in message:
-            delta["tool_calls"] = [
-                {"index": i, **call} for i, call in enumerate(message["tool_calls"])
-            ]
         frame = {k: completion[k] for k in ("id", "created", "model")}
         frame["object"] = "chat.completion.chunk"
-        chunks = [
-            {**frame, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
-            {
-                **frame,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
-            },
-        ]
-        if (body.get("stream_options") or {}).get("include_usage"):
-            chunks.append({**frame, "choices": [], "usage": completion["usage"]})
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            choices = [{"index": 0, "delta": delta, "finish_reason": finish_reason}]
+            return {**frame, "choices": choices}
+
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        deltas += [{"content": token} for token in tokens(message["content"] or "")]
+        for i, call in enumerate(message.get("tool_calls") or ()):
+            function = call["function"]
+            head = {"index": i, "id": call["id"], "type": "function"}
+            deltas.append({"tool_calls": [head | {"function": {"name": function["name"]}}]})
+            args = {"index": i, "function": {"arguments": function["arguments"]}}
+            deltas.append({"tool_calls": [args]})
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
-        for chunk in chunks:
-            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        for delta in deltas:
+            if self.token_delay and "content" in delta and delta["content"]:
+                await asyncio.sleep(self.token_delay)
+            await response.write(f"data: {json.dumps(chunk(delta))}\n\n".encode())
+        await response.write(f"data: {json.dumps(chunk({}, choice['finish_reason']))}\n\n".encode())
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = {**frame, "choices": [], "usage": completion["usage"]}
+            await response.write(f"data: {json.dumps(usage)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def tokens(text: str) -> list[str]:
+    """A text as streamed tokens: each word with the spaces after it (they join back to it)."""
+    return re.findall(r"\S+\s*|\s+", text)

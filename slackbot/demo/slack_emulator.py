@@ -37,6 +37,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from slackbot.demo.directory import Directory
 from slackbot.demo.socket_mode import SocketModeServer
+from slackbot.demo.streams import StreamMethods
 from slackbot.demo.talk import TalkMixin
 from slackbot.demo.views import Modals, SlackError, client_errors
 
@@ -111,8 +112,9 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int = MAX_MESSAGE_BLO
         raise BlockKitError("markdown over 12,000 characters in one message")
 
 
-class SlackEmulator(Directory, TalkMixin):  # directory.py: people, groups, channels;
-    _bot_user = BOT_USER_ID  # talk.py: mentions, DMs, the Messages tab's prompts
+class SlackEmulator(StreamMethods, Directory, TalkMixin):  # streams.py: chat.*Stream, status;
+    _bot_user = BOT_USER_ID  # directory.py: people, groups, channels; talk.py: mentions, DMs,
+    _message_class = Message  # the Messages tab's prompts
 
     def __init__(
         self,
@@ -136,6 +138,8 @@ class SlackEmulator(Directory, TalkMixin):  # directory.py: people, groups, chan
         self.messages: dict[tuple[str, str], Message] = {}
         self.channels: dict[str, set[str]] = defaultdict(set)  # channel → members
         self.homes: dict[str, dict[str, Any]] = {}  # user → their published Home tab view
+        self.streams = {}  # streamed messages (streams.py); statuses: each thread's status line
+        self.statuses, self.status_log, self.refuse_streams = {}, [], None
         self.changed = asyncio.Event()
         self.version = 0  # bumped on every change; the demo page long-polls on it
         self._version_waiters: list[asyncio.Future[None]] = []
@@ -595,6 +599,7 @@ class SlackEmulator(Directory, TalkMixin):  # directory.py: people, groups, chan
         message = self._message(channel, args.get("ts", ""))
         if message.user != BOT_USER_ID:
             raise SlackError("cant_update_message")
+        self.check_not_streaming(channel, message.ts)
         message.blocks = self._valid_blocks(args)
         message.text = args.get("text", message.text)
         message.edited += 1

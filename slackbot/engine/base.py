@@ -6,8 +6,12 @@ directly: it reads a `GraphState` and asks the engine to start, resume, continue
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from slackbot.engine.events import Event, Step
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,11 @@ class Engine(Protocol):
     async def resume(self, thread_id: str, answers: dict[str, Any]) -> GraphState | None: ...
     async def proceed(self, thread_id: str) -> GraphState | None:
         """Run on from the last checkpoint: past a breakpoint, or after a crash."""
+        ...
+
+    def events(self, thread_id: str, step: Step) -> AsyncIterator[Event]:
+        """Run the step (start, resume or proceed), yielding what happens as it happens and
+        `Done` (the state, as start/resume/proceed return it) last."""
         ...
 
     async def update(self, thread_id: str, values: dict[str, Any]) -> None:

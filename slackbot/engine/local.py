@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
@@ -9,6 +10,7 @@ from langgraph.types import Command, StateSnapshot
 
 from graphs.review import pending_interrupts as waiting_interrupts
 from slackbot.engine.base import GraphState, Interrupt, Pause
+from slackbot.engine.events import Done, Event, Step, Translator, final_state
 
 INTERRUPT = "__interrupt__"  # the key of ainvoke's output that lists the interrupts raised
 
@@ -57,13 +59,43 @@ class LocalEngine:
         return None
 
     async def start(self, thread_id: str, graph_input: Any) -> GraphState | None:
-        return await self._run(graph_input, thread_id)
+        return await final_state(self.events(thread_id, Step.start(graph_input)))
 
     async def resume(self, thread_id: str, answers: dict[str, Any]) -> GraphState | None:
-        return await self._run(Command(resume=answers), thread_id)
+        return await final_state(self.events(thread_id, Step.resume(answers)))
 
     async def proceed(self, thread_id: str) -> GraphState | None:
-        return await self._run(None, thread_id)
+        return await final_state(self.events(thread_id, Step.proceed()))
+
+    async def events(self, thread_id: str, step: Step) -> AsyncIterator[Event]:
+        """Run the step, telling what happens as it happens; `Done` last. The final state is
+        the one `ainvoke` would return: root `values` and root `__interrupt__` updates (the
+        same modes `ainvoke` streams), with tokens and subgraphs on top."""
+        graph_input = {"start": step.value, "resume": Command(resume=step.value)}.get(step.kind)
+        translator = Translator()
+        latest: Any = None
+        async for namespace, mode, data in self.graph.astream(
+            graph_input,
+            self._config(thread_id),
+            context=self.context,
+            stream_mode=["messages", "updates", "values"],
+            subgraphs=True,
+        ):
+            if mode == "values":
+                if not namespace:
+                    latest = data
+            elif mode == "messages":
+                for event in translator.message(namespace, *data):
+                    yield event
+            else:
+                for event in translator.update(namespace, data):
+                    yield event
+        for event in translator.interrupted():
+            yield event
+        raised = translator.interrupts
+        if raised:  # as `ainvoke` returns it
+            latest = {**(latest if isinstance(latest, dict) else {}), INTERRUPT: raised}
+        yield Done(stopped_on_interrupts(latest))
 
     async def update(self, thread_id: str, values: dict[str, Any]) -> None:
         await self.graph.aupdate_state(self._config(thread_id), values)
@@ -73,12 +105,6 @@ class LocalEngine:
             "its checkpoints are gone from the app's checkpointer, and its progress with them,"
             " so it is not started over; start a new run with /orchestrate"
         )
-
-    async def _run(self, graph_input: Any, thread_id: str) -> GraphState | None:
-        output = await self.graph.ainvoke(
-            graph_input, self._config(thread_id), context=self.context
-        )
-        return stopped_on_interrupts(output)
 
 
 def stopped_on_interrupts(output: Any) -> GraphState | None:

@@ -11,7 +11,7 @@ run knobs as its `context` (those the graph's context schema declares).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import APIConnectionError, NotFoundError
 
 from slackbot.engine.base import GraphState, Interrupt, Pause
+from slackbot.engine.events import Done, Event, Step, Translator, final_state
 
 ThreadMetadata = Callable[[str], Awaitable[dict[str, Any]]]  # run id → the thread's metadata
 
@@ -150,21 +151,35 @@ class RemoteEngine:
     async def start(
         self, thread_id: str, graph_input: Any, metadata: dict[str, Any] | None = None
     ) -> None:
-        tid = server_thread_id(thread_id)
-        if metadata is None and self.thread_metadata is not None:
-            metadata = await self.thread_metadata(thread_id)
-        with server_calls(self.url):
-            # A driver that died after this call finds the thread there and carries on.
-            await self.client.threads.create(
-                thread_id=tid, if_exists="do_nothing", metadata=metadata or None
-            )
-        await self._run(tid, input=graph_input)
+        await final_state(self.events(thread_id, Step.start(graph_input), metadata))
 
     async def resume(self, thread_id: str, answers: dict[str, Any]) -> None:
-        await self._run(server_thread_id(thread_id), resuming=True, command={"resume": answers})
+        await final_state(self.events(thread_id, Step.resume(answers)))
 
     async def proceed(self, thread_id: str) -> None:
-        await self._run(server_thread_id(thread_id), input=None)
+        await final_state(self.events(thread_id, Step.proceed()))
+
+    async def events(
+        self, thread_id: str, step: Step, metadata: dict[str, Any] | None = None
+    ) -> AsyncIterator[Event]:
+        """Run the step on the server, telling what happens as it happens (`runs.stream`,
+        `messages-tuple` and `updates`); `Done(None)` last: the state is read back."""
+        tid = server_thread_id(thread_id)
+        if step.kind == "start":
+            if metadata is None and self.thread_metadata is not None:
+                metadata = await self.thread_metadata(thread_id)
+            with server_calls(self.url):
+                # A driver that died after this call finds the thread there and carries on.
+                await self.client.threads.create(
+                    thread_id=tid, if_exists="do_nothing", metadata=metadata or None
+                )
+        if step.kind == "resume":
+            run: dict[str, Any] = {"command": {"resume": step.value}}
+        else:
+            run = {"input": step.value}
+        async for event in self._run(tid, resuming=step.kind == "resume", **run):
+            yield event
+        yield Done(None)
 
     async def update(self, thread_id: str, values: dict[str, Any]) -> None:
         with server_calls(self.url):
@@ -177,19 +192,49 @@ class RemoteEngine:
             " progress with it, so it is not started over; start a new run with /orchestrate"
         )
 
-    async def _run(self, tid: str, resuming: bool = False, **run: Any) -> None:
+    async def _run(self, tid: str, resuming: bool = False, **run: Any) -> AsyncIterator[Event]:
+        """Create the run and read its stream; then join it, which raises when it did not end
+        well. A stream cut short (this process's connection) is only a view lost: the run goes
+        on on the server (`on_disconnect` defaults to continue) and is joined."""
         if self.context:
             run["context"] = self.context
+        translator = Translator()
+        run_id = None
         with server_calls(self.url):
             try:
-                created = await self.client.runs.create(
-                    tid, self.assistant_id, multitask_strategy="reject", **run
-                )
+                async for part in self.client.runs.stream(
+                    tid,
+                    self.assistant_id,
+                    multitask_strategy="reject",
+                    stream_mode=["messages-tuple", "updates"],
+                    stream_subgraphs=True,
+                    **run,
+                ):
+                    mode, _, below = part.event.partition("|")
+                    namespace = tuple(below.split("|")) if below else ()
+                    if mode == "metadata" and isinstance(part.data, dict):
+                        run_id = part.data.get("run_id") or run_id
+                    elif mode == "messages" and isinstance(part.data, list | tuple):
+                        message, meta = part.data
+                        for event in translator.message(namespace, message, meta):
+                            yield event
+                    elif mode == "updates":
+                        for event in translator.update(namespace, part.data):
+                            yield event
+                    elif mode == "error":
+                        break  # joining the run tells what failed
             except NotFoundError:  # the thread, or the assistant, is not there
                 if await self._thread_gone(tid):
                     raise self.lost(tid) from None
                 raise
-            await self._join(tid, created["run_id"], resuming=resuming)
+            except (httpx.ReadTimeout, httpx.RemoteProtocolError):
+                if run_id is None:
+                    raise
+            if run_id is None:
+                raise LangGraphServerError("the LangGraph server streamed a run without its id")
+            await self._join(tid, run_id, resuming=resuming)
+        for event in translator.interrupted():
+            yield event
 
     async def _thread_gone(self, tid: str) -> bool:
         try:

@@ -9,6 +9,7 @@ from slackbot.store.cancel import CancelMixin
 from slackbot.store.core import LeaseLost
 from slackbot.store.due import DueMixin
 from slackbot.store.inbox import InboxMixin
+from slackbot.store.live import LiveMixin
 from slackbot.store.messages import MessagesMixin
 from slackbot.store.outbox import OutboxMixin
 from slackbot.store.retry import retry_public_methods
@@ -29,6 +30,7 @@ class Store(
     VotesMixin,
     AuditMixin,
     OutboxMixin,
+    LiveMixin,
 ):
     """Every method is one transaction (retried when the database fails transiently);
     see core.py for the exactly-once rule."""
