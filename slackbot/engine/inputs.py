@@ -71,13 +71,20 @@ class InputSpec:
 
     @property
     def text_field(self) -> str | None:
-        """The one required field, when it is text: /orchestrate's text fills it."""
+        """The field /orchestrate's text fills: the one required field, when it is text; with
+        nothing required (a `total=False` state), the first text field."""
+        if self.messages:
+            return None
         required = [f for f in self.fields if f.required]
-        if len(required) == 1 and not self.messages:
-            prop = resolve(self._properties[required[0].name], self.schema or {})
-            if isinstance(prop, dict) and prop.get("type") == "string":
-                return required[0].name
-        return None
+        candidates = required if required else list(self.fields)
+        texts = [f.name for f in candidates if self._is_text(f.name)]
+        if required:
+            return texts[0] if len(required) == 1 and texts else None
+        return texts[0] if texts else None
+
+    def _is_text(self, name: str) -> bool:
+        prop = resolve(self._properties[name], self.schema or {})
+        return isinstance(prop, dict) and prop.get("type") == "string"
 
     @property
     def also_required(self) -> list[str]:

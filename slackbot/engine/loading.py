@@ -150,7 +150,7 @@ async def compile_graph(
         bound._serde_allowlist = getattr(found, "_serde_allowlist", None)
         return bound
     raise GraphLoadError(
-        f"graph {source.name!r}: {source.spec} is a {type(found).__name__}, not a LangGraph"
+        f"graph {source.name!r}: {source.spec} is {_a(type(found).__name__)}, not a LangGraph"
         " graph (a compiled graph, a StateGraph, or a function returning one)"
     )
 
@@ -179,3 +179,8 @@ def description_of(source: GraphSource, module: Any, found: Any) -> str:
     if not doc:
         doc = inspect.getdoc(module) or ""
     return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def _a(noun: str) -> str:
+    """`an int`, `a dict`: the article a person would write."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} `{noun}`"

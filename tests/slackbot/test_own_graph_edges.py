@@ -53,6 +53,7 @@ def graph_file(tmp_path, body: str, name: str = "mine.py") -> str:
         ("./missing.py:graph", "there is no file"),
         ("json:dumps", "is a function"),
         ("json:nope", "has no attribute 'nope'"),
+        ("sys:maxsize", "is an `int`, not a LangGraph graph"),
         ("no_such_module_x:graph", "importing no_such_module_x failed"),
     ],
 )

@@ -233,3 +233,28 @@ async def test_with_a_text_default_an_unknown_first_word_is_its_text(tmp_path):
     assert (graph.name, graph_input) == ("approvals", {"request": "nosuchgraph do it"})
     with pytest.raises(InputError, match="`amount` is missing"):
         catalog.prepare('expense {"description": "taxi"}')
+
+
+def test_with_no_required_field_the_text_fills_the_first_text_field():
+    """A `TypedDict(total=False)` state as newcomers write it (nothing required): the text
+    fills its first text field, as a single required text field does, not "takes a JSON
+    object"; JSON naming its fields is still the input."""
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    from slackbot.engine.inputs import input_spec
+
+    class State(TypedDict, total=False):
+        count: int
+        request: str
+        traveller: str
+
+    builder = StateGraph(State)
+    builder.add_node("noop", lambda state: {})
+    builder.add_edge(START, "noop")
+    builder.add_edge("noop", END)
+    spec = input_spec(builder.compile())
+    assert spec.text_field == "request" and spec.takes_text
+    assert spec.build("a trip to Lisbon") == {"request": "a trip to Lisbon"}
+    assert spec.build('{"traveller": "Ana"}') == {"traveller": "Ana"}
+    assert spec.describe() == "text (becomes `request`)"
