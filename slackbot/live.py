@@ -119,7 +119,7 @@ class Shown:
                 await self.status.show(THINKING)
         elif isinstance(event, NodeStarted):
             if not self._nodes:
-                writer.plan_title(self.topic[:150] or "Working")
+                writer.plan_title(self.topic or "Working")
             self._nodes += 1
             task_id = f"{event.name}-{self._nodes}"
             self._open[task_id] = event.name

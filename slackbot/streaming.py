@@ -23,6 +23,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slackbot.safe_stream import SafeStream
+from slackbot.safe_text import clip, neutralize
+
 log = logging.getLogger(__name__)
 
 FIRST_FLUSH = 0.25  # seconds from a stream's first content to Slack
@@ -145,6 +148,7 @@ class StreamWriter:
         self.update_every = update_every
         self.view = View()
         self.stopped_by_user = False
+        self._safe = SafeStream()  # text held back until it cannot turn into a ping or a link
         self._pending: list[dict[str, Any]] = []
         self._more = asyncio.Event()
         self._closing = False
@@ -157,14 +161,21 @@ class StreamWriter:
     # -- what the message shows ---------------------------------------------------------------
 
     def text(self, delta: str) -> None:
-        self._add({"type": "markdown_text", "text": delta})
+        """LLM text: shown as it comes, never able to ping anyone or disguise a link."""
+        if safe := self._safe.feed(delta):
+            self._add({"type": "markdown_text", "text": safe})
 
     def task(self, task_id: str, title: str, status: str, **more: str) -> None:
-        chunk = {"type": "task_update", "id": task_id, "title": title, "status": status}
-        self._add(chunk | {k: v for k, v in more.items() if v})
+        self._flush_text()  # what was said before the tool call shows before its card
+        chunk = {"type": "task_update", "id": task_id, "title": neutralize(title), "status": status}
+        self._add(chunk | {k: neutralize(v) for k, v in more.items() if v})
 
     def plan_title(self, title: str) -> None:
-        self._add({"type": "plan_update", "title": title})
+        self._add({"type": "plan_update", "title": clip(neutralize(title), 150)})
+
+    def _flush_text(self) -> None:
+        if safe := self._safe.finish():
+            self._add({"type": "markdown_text", "text": safe})
 
     def _add(self, chunk: dict[str, Any]) -> None:
         if self._closing or self.stopped_by_user:
@@ -293,6 +304,7 @@ class StreamWriter:
 
     async def close(self, blocks: list[dict[str, Any]] | None = None) -> str | None:
         """Send what is left and end the message; its ts (None: nothing was ever shown)."""
+        self._flush_text()
         self._closing = True
         self._more.set()
         if self._pump is not None:
