@@ -50,7 +50,10 @@ async def plan(state: OrchestrationState, runtime: Runtime[Context]) -> dict:
     problem = "no answer"
     for _attempt in range(2):
         try:
-            answer = await planner.ainvoke(prompts.plan_messages(state["topic"], max_workers))
+            # Not streamed (stream=False): a JSON plan is nobody's live reading, and streaming a
+            # structured output makes pydantic warn about its `parsed` field on every call.
+            messages = prompts.plan_messages(state["topic"], max_workers)
+            answer = await planner.ainvoke(messages, stream=False)
         except openai.APIError:
             raise  # the service failed, not the answer: let the run stop and be retried
         except Exception as error:  # unparsable or invalid structured output
