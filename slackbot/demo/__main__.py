@@ -234,7 +234,7 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
                     return 1
                 thread = workspace.thread(CHANNEL, session.root_ts)
                 print(f"#demo, with {llm.name}{mode}:\n")
-                print(thread_transcript(thread, NAMES, session.asides))
+                print(thread_transcript(thread, NAMES, session.asides, workspace.streams))
                 return 0
             approvers = (
                 "anyone may approve" if args.anyone_approves else "Ana approves, Ben may not"

@@ -38,17 +38,37 @@ def message_text(message: Message, names: dict[str, str] | None = None) -> str:
     return "\n".join(line for b in message.blocks for line in block_lines(b, names))
 
 
+TASK_MARKS = {"complete": "✓", "in_progress": "…", "pending": "·", "error": "✗"}
+
+
+def stream_lines(stream: Any) -> list[str]:
+    """A streamed message's plan or task cards, as a person reads them."""
+    lines = [f"Plan: {stream.plan_title}"] if stream.plan_title else []
+    for task in stream.tasks.values():
+        mark = TASK_MARKS.get(task.get("status", ""), "·")
+        lines.append(f"{mark} {task.get('title', '')}")
+    return lines
+
+
 def thread_transcript(
-    messages: list[Message], names: dict[str, str], asides: dict[str, list[str]] | None = None
+    messages: list[Message],
+    names: dict[str, str],
+    asides: dict[str, list[str]] | None = None,
+    streams: dict[tuple[str, str], Any] | None = None,
 ) -> str:
     """Root first, then each reply indented, with who wrote it and its reactions.
 
-    `asides` adds lines in parentheses under a message, by its ts: what only one person saw.
+    `asides` adds lines in parentheses under a message, by its ts: what only one person saw;
+    `streams` (the emulator's, by channel and ts) shows a streamed message's plan and tasks.
     """
     out = []
     for index, message in enumerate(messages):
         who = names.get(message.user, message.user)
-        lines = message_text(message, names).splitlines() or [""]
+        lines = message_text(message, names).splitlines()
+        stream = (streams or {}).get((message.channel, message.ts))
+        if stream is not None:
+            lines = stream_lines(stream) + lines
+        lines = lines or [""]
         lead, pad = ("", "") if index == 0 else ("  ├─ ", "  │  ")
         indent = f"{pad}{' ' * (len(who) + 2)}"
         out.append(f"{lead}{who}: {lines[0]}")

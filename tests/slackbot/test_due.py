@@ -54,7 +54,10 @@ async def test_an_unanswered_step_expires_and_is_never_reported_as_answered(
         requests = len(llm_server.requests)
         stale = copy.deepcopy(reviews["critic"])  # as another screen still shows it
         await app.services.orchestrator.run_due_work()
-        assert db_rows(pg_url, "SELECT status FROM orchestrate_runs") == [("waiting",)]
+        # The step waits once its reviews are all posted (a click may come in before that).
+        await slack.wait_for(
+            lambda: db_rows(pg_url, "SELECT status FROM orchestrate_runs") == [("waiting",)]
+        )
 
         clock.ahead = 73 * HOUR
         await app.services.orchestrator.run_due_work()

@@ -713,6 +713,7 @@ async def test_a_server_answering_5xx_is_waited_for_at_start_up_and_one_line_for
     app.router.add_post("/assistants/search", search)
     app.router.add_get("/assistants/{aid}/{what}", anything)
     app.router.add_post("/threads/{tid}/runs", run)
+    app.router.add_post("/threads/{tid}/runs/stream", run)  # a step is read as it streams
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
