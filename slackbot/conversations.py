@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,10 @@ def without_mentions_of(text: str, bot_user_id: str | None) -> str:
     return _MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text).strip()
 
 
+async def _nothing() -> None:
+    return None
+
+
 class Conversations:
     def __init__(
         self,
@@ -99,16 +104,29 @@ class Conversations:
         self.reject = double_text == "reject"
         self._names: dict[str, str] = {}
 
-    async def heard(self, message: Incoming, bot_user_id: str | None = None) -> None:
-        """A person's message: stored, then a run, a turn, a queued turn, or an answer."""
-        if message.in_thread and await self.orchestrator.record_reply(
-            channel_id=message.channel_id,
-            thread_ts=message.thread_ts or "",
-            user_id=message.user_id,
-            text=message.text,
-            ts=message.ts,
-        ):
-            return  # the notes of a revision that person asked for
+    async def heard(
+        self,
+        message: Incoming,
+        bot_user_id: str | None = None,
+        stored: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """A person's message: stored, then a run, a turn, a queued turn, or an answer.
+        `stored` (the event's ack) is called once it is stored or refused aloud: Slack sends
+        an event it got no ack for again (recording.py)."""
+        stored = stored or _nothing
+        notes = None
+        if message.in_thread:
+            notes = await self.orchestrator.record_reply(
+                channel_id=message.channel_id,
+                thread_ts=message.thread_ts or "",
+                user_id=message.user_id,
+                text=message.text,
+                ts=message.ts,
+            )
+        if notes is not None:  # the notes of a revision that person asked for
+            await stored()
+            await notes.show()
+            return
         text = without_mentions_of(message.text, bot_user_id)
         thread_ts = message.thread_ts if message.in_thread else message.ts
         said = Said(message.channel_id, message.ts, thread_ts or message.ts, message.user_id, text)
@@ -126,8 +144,10 @@ class Conversations:
             )
         except Exception as error:
             log.exception("could not store a message")
+            await stored()
             await self._tell(said, NOT_SAVED.format(why=describe(error)))
             return
+        await stored()
         await self._act(said, received, problem)
 
     @property

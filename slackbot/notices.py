@@ -75,6 +75,10 @@ NOT_SAVED_IN_TIME = (
     "I couldn't save that in time (the database was slow to answer). If the review shows your"
     " answer in a moment, it was saved after all; otherwise submit again."
 )
+NOT_RECORDED_IN_TIME = (
+    "I couldn't save that in time (the database was slow to answer). If the message shows it"
+    " in a moment, it was saved after all; otherwise try again."
+)
 NOT_RETRYABLE = "This run has not stopped on an error, so there is nothing to retry."
 FORM_TOO_LATE = "Slack gave up waiting for the form to open: click the button again."
 

@@ -1,8 +1,10 @@
 """Orchestrations as people see them: start a run, record answers, cancel, retry.
 
-Listeners call the public methods; each returns the text of an ephemeral notice for the person,
-or None. The answer that completes a step claims its resume and hands it to the driver
-(slackbot/driver.py), which runs the graph, posts the step's reviews and the result.
+Listeners call the public methods. Those that store return a Recorded (slackbot/recording.py):
+stored within Slack's 3 s before the listener acks, then shown after the ack; the others return
+the text of an ephemeral notice for the person, or None. The answer that completes a step
+claims its resume and hands it to the driver (slackbot/driver.py), which runs the graph, posts
+the step's reviews and the result.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from slackbot.notices import (
     describe,
 )
 from slackbot.people import People
+from slackbot.recording import Recorded, stored_first
 from slackbot.reminding import RuleReminders
 from slackbot.reviews import KINDS
 from slackbot.rules import Gate
@@ -140,12 +143,14 @@ class Orchestrator:
             return str(error)
         return None
 
-    @_told_on_failure
-    async def start(self, *, team_id: str, channel_id: str, user_id: str, topic: str) -> str | None:
+    @stored_first
+    async def start(self, *, team_id: str, channel_id: str, user_id: str, topic: str) -> Recorded:
+        """The run is stored (before the ack); its root is posted and the graph started after
+        (a process that dies in between leaves the run to recovery, which posts the root)."""
         try:
             graph, text, graph_input = self.catalog.prepare(topic)
         except InputError as error:
-            return str(error)
+            return Recorded(str(error))
         try:
             run = await self.store.create_run(
                 team_id=team_id,
@@ -158,7 +163,10 @@ class Orchestrator:
             )
         except RunLimitReached as full:
             too_many = TOO_MANY_OF_YOURS if full.whose == "user" else TOO_MANY_HERE
-            return too_many.format(limit=full.limit)
+            return Recorded(too_many.format(limit=full.limit))
+        return Recorded(then=functools.partial(self._post_root, run))
+
+    async def _post_root(self, run: Run) -> str | None:
         # Slack may be slow (retries, Retry-After): hold the lease meanwhile, or recovery
         # would take the run over and post a second root message.
         try:
@@ -174,61 +182,64 @@ class Orchestrator:
         self.driver.begin(dataclasses.replace(run, root_ts=ts), fresh=True)
         return None
 
-    @_told_on_failure
+    @stored_first
     async def approve(
         self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
-    ) -> str | None:
+    ) -> Recorded:
         bind_log_context(None, review_id)
         gate = await self._gate(review_id, user_id)
         if gate is None and not self._may_answer(user_id):
-            return NOT_ALLOWED
+            return Recorded(NOT_ALLOWED)
         answer = {"action": APPROVE, "by": user_id}
         decision = await self.store.decide(review_id, user_id, answer, where, gate)
-        return await self._after(decision, message_ts, user_id)
+        return self._recorded(decision, message_ts, user_id)
 
-    @_told_on_failure
+    @stored_first
     async def request_revision(
         self, review_id: str, user_id: str, message_ts: str | None, where: Where = None
-    ) -> str | None:
+    ) -> Recorded:
         bind_log_context(None, review_id)
         gate = await self._gate(review_id, user_id)
         if gate is None and not self._may_answer(user_id):
-            return NOT_ALLOWED
+            return Recorded(NOT_ALLOWED)
         decision = await self.store.request_notes(review_id, user_id, where, gate)
-        return await self._after(decision, message_ts, user_id)
+        return self._recorded(decision, message_ts, user_id)
 
     async def record_reply(
         self, *, channel_id: str, thread_ts: str, user_id: str, text: str, ts: str
-    ) -> bool:
-        """A thread reply: the notes of a revision the person asked for (True: taken, now or
-        before, or refused aloud), else ordinary chat (False). Notes the app does not take are
-        not ignored in silence: the person is told why."""
+    ) -> Recorded | None:
+        """A thread reply: the notes of a revision the person asked for (stored, or taken
+        before, or refused aloud: what to show once Slack has its ack), else ordinary chat
+        (None). Notes the app does not take are not ignored in silence: the person is told."""
         if not text.strip():
-            return False
+            return None
+
+        def tell(notice: str) -> Recorded:
+            return Recorded(then=functools.partial(self._tell, channel_id, user_id, notice))
+
         try:
             if not self._may_answer(user_id):
                 if await self._meant_as_notes(channel_id, thread_ts, text):
-                    await self.thread.tell(channel_id, user_id, NOTES_NOT_ALLOWED)
-                    return True
-                return False
+                    return tell(NOTES_NOT_ALLOWED)
+                return None
             decision = await self.store.record_notes(
                 channel_id=channel_id, thread_ts=thread_ts, user=user_id, text=text, reply_ts=ts
             )
         except Exception as error:
             log.exception("could not store a thread reply")
-            await self.thread.tell(channel_id, user_id, NOT_SAVED.format(why=describe(error)))
-            return True
+            return tell(NOT_SAVED.format(why=describe(error)))
         if decision.outcome == Outcome.RECORDED:
-            await self.thread.acknowledge_reply(channel_id, ts)
-            await self._after(decision, None)
-        elif decision.outcome == Outcome.ALREADY_DECIDED and decision.review:
+            shown = functools.partial(self.answered_in_thread, channel_id, ts, decision)
+            return Recorded(then=shown)
+        if decision.outcome == Outcome.ALREADY_DECIDED and decision.review:
             bind_log_context(
                 decision.run.run_id if decision.run else None, decision.review.review_id
             )
-            by = decision.review.decided_by
-            await self.thread.tell(channel_id, user_id, NOTES_OVERTAKEN.format(by=by))
-            return True
-        return decision.outcome in (Outcome.RECORDED, Outcome.DUPLICATE)
+            return tell(NOTES_OVERTAKEN.format(by=decision.review.decided_by))
+        return Recorded() if decision.outcome == Outcome.DUPLICATE else None
+
+    async def _tell(self, channel_id: str, user_id: str, notice: str) -> None:
+        await self.thread.tell(channel_id, user_id, notice)
 
     async def _meant_as_notes(self, channel_id: str, thread_ts: str, text: str) -> bool:
         """`<worker id>: …` in the thread of a run with that worker's review open."""
@@ -242,11 +253,12 @@ class Orchestrator:
         )
 
     async def answered_in_thread(self, channel_id: str, ts: str, decision: Decision) -> None:
-        """A thread reply stored as the answer to an open question (conversations.py)."""
+        """A thread reply stored as notes, or as the answer to an open question
+        (conversations.py)."""
         await self.thread.acknowledge_reply(channel_id, ts)
-        await self._after(decision, None)
+        await self._after(decision)
 
-    @_told_on_failure
+    @stored_first
     async def answer(
         self,
         review_id: str,
@@ -254,18 +266,18 @@ class Orchestrator:
         user_id: str,
         message_ts: str | None,
         where: Where = None,
-    ) -> str | None:
+    ) -> Recorded:
         """A button that answers at once (an option, Yes / No, Continue, …)."""
         bind_log_context(None, review_id)
         review = await self.store.get_review(review_id)
         gate = await self._gate(review, user_id)
         if gate is None and not self._may_answer(user_id):
-            return NOT_ALLOWED
+            return Recorded(NOT_ALLOWED)
         chosen = control_at(review, control)
         if review is None or chosen is None or chosen.form:
-            return NOTICES[Outcome.UNKNOWN]
+            return Recorded(NOTICES[Outcome.UNKNOWN])
         decision = await self.store.decide(review_id, user_id, chosen.answer, where, gate)
-        return await self._after(decision, message_ts, user_id)
+        return self._recorded(decision, message_ts, user_id)
 
     @_told_on_failure
     async def open_form(
@@ -361,45 +373,56 @@ class Orchestrator:
 
     async def _after_quietly(self, decision: Decision) -> None:
         try:
-            await self._after(decision, None)
+            await self._after(decision)
         except Exception:  # stored already; recovery resumes the step if this failed
             log.exception("could not show or resume after a form answer")
 
-    @_told_on_failure
+    @stored_first
     async def cancel(
         self, run_id: str, user_id: str, message_ts: str | None, where: Where = None
-    ) -> str | None:
+    ) -> Recorded:
         """The root's Cancel: the run is never resumed; its open reviews say who cancelled."""
         bind_log_context(run_id)
         run = await self.store.get_run(run_id)
         if run is None or (where and run.elsewhere(*where)):
-            return NOTICES[Outcome.UNKNOWN]
+            return Recorded(NOTICES[Outcome.UNKNOWN])
         if user_id != run.started_by and user_id not in self.approvers:
-            return CANCEL_NOT_ALLOWED
+            return Recorded(CANCEL_NOT_ALLOWED)
         outcome, cancelled, closed, owed = await self.store.cancel(run_id, user_id)
         if outcome == Outcome.BUSY:
-            return CANCEL_BUSY
+            return Recorded(CANCEL_BUSY)
         if outcome != Outcome.RECORDED or cancelled is None:
-            return CANCEL_OVER
+            return Recorded(CANCEL_OVER)
         self.metrics.run_ended("cancelled")
         self.inbox.refresh(self.inbox.concerned(cancelled, *closed))
-        # Stored with the cancel: shown now, or by whichever process retries it.
-        shown = await self.driver.due.outbox.do(owed)
-        return None if shown else CANCEL_LATE
 
-    @_told_on_failure
+        async def show() -> str | None:
+            # Stored with the cancel: shown now, or by whichever process retries it.
+            shown = await self.driver.due.outbox.do(owed)
+            return None if shown else CANCEL_LATE
+
+        return Recorded(then=show)
+
+    @stored_first
     async def retry(
         self, run_id: str, user_id: str, message_ts: str | None, where: Where = None
-    ) -> str | None:
+    ) -> Recorded:
+        """The failed run is claimed again (before the ack); shown and driven after (a process
+        that dies in between leaves it to recovery once its lease runs out)."""
         bind_log_context(run_id)
         if not self._may_answer(user_id):
-            return NOT_ALLOWED
+            return Recorded(NOT_ALLOWED)
         before = await self.store.get_run(run_id)
         if before is None or (where and before.elsewhere(*where)):
-            return NOTICES[Outcome.UNKNOWN]
+            return Recorded(NOTICES[Outcome.UNKNOWN])
         run = await self.store.claim_failed(run_id)
         if run is None:
-            return NOT_RETRYABLE
+            return Recorded(NOT_RETRYABLE)
+        return Recorded(then=functools.partial(self._retried, before, run, user_id, message_ts))
+
+    async def _retried(
+        self, before: Run, run: Run, user_id: str, message_ts: str | None
+    ) -> str | None:
         if message_ts:
             await self.thread.show_retry(before, message_ts, retried_by=user_id)
         await self.thread.show_root(run)
@@ -423,7 +446,7 @@ class Orchestrator:
         return await self.people.gate(rule, user_id) if rule else None
 
     async def _after(
-        self, decision: Decision, message_ts: str | None, user_id: str | None = None
+        self, decision: Decision, user_id: str | None = None, message_ts: str | None = None
     ) -> str | None:
         """Show a stored answer in Slack and resume the step if it completed it."""
         if decision.outcome != Outcome.RECORDED:
@@ -440,21 +463,34 @@ class Orchestrator:
         )
         self.metrics.stored(decision)
         self.inbox.refresh(self.inbox.concerned(decision.run, decision.review))
+        # What Slack shows of it was owed with the answer (the outbox): a process killed
+        # before this leaves it to the next one.
+        outbox = self.driver.due.outbox
         if not decision.resume:
-            await self.thread.show_review(decision.run, decision.review, message_ts)
-            await self.thread.show_root(decision.run, decision.decided, decision.total)
+            await outbox.show(
+                decision.owed,
+                decision.run,
+                decision.review,
+                message_ts,
+                decision.decided,
+                decision.total,
+            )
             return None
         # The graph resumes first; Slack shows the answer meanwhile (the drive's own messages
         # wait for that, so the thread never shows "resuming" after the step's result).
         run = dataclasses.replace(decision.run, phase="resuming")
-        shown = asyncio.ensure_future(self._show_answer(run, decision.review, message_ts))
+        shown = asyncio.ensure_future(outbox.show(decision.owed, run, decision.review, message_ts))
         self.driver.begin(run, step=decision.step, shown=shown)
         await shown
         return None
 
-    async def _show_answer(self, run: Run, review: Review, message_ts: str | None) -> None:
-        await self.thread.show_review(run, review, message_ts)
-        await self.thread.show_root(run)
+    def _recorded(
+        self, decision: Decision, message_ts: str | None, user_id: str | None = None
+    ) -> Recorded:
+        """A click's decision: a notice now, or (stored) shown and resumed after the ack."""
+        if decision.outcome != Outcome.RECORDED:
+            return Recorded(self._notice(decision, user_id))
+        return Recorded(then=functools.partial(self._after, decision, user_id, message_ts))
 
     @staticmethod
     def _notice(decision: Decision, user_id: str | None = None) -> str:

@@ -8,10 +8,12 @@ database. Each update draws the run as it is then; a retry waits longer each tim
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from slackbot.notices import is_transient_fault
-from slackbot.store import ReviewStatus, Store
+from slackbot.store import Review, ReviewStatus, Run, Store
 from slackbot.store.outbox import REVIEW, ROOT, TIMED_OUT, Owed
 from slackbot.thread import SlackThread
 
@@ -26,20 +28,23 @@ class Outbox:
         self.thread = thread
         self._doing: set[str] = set()  # being done here: a slow Slack outlasts its claim
 
-    async def do(self, owed: list[Owed]) -> bool:
-        """Do these updates in order; True when Slack has all of them. At the first failure
-        worth retrying, the rest wait for a retry too (any process does them later)."""
+    async def do(
+        self, owed: list[Owed], draw: Callable[[Owed], Awaitable[None]] | None = None
+    ) -> bool:
+        """Do these updates in order (each drawn as the store has it now, or by `draw`);
+        True when Slack has all of them. At the first failure worth retrying, the rest wait
+        for a retry too (any process does them later)."""
         owed = [item for item in owed if item.id not in self._doing]
         self._doing.update(item.id for item in owed)
         try:
-            return await self._do(owed)
+            return await self._do(owed, draw or self._draw)
         finally:
             self._doing.difference_update(item.id for item in owed)
 
-    async def _do(self, owed: list[Owed]) -> bool:
+    async def _do(self, owed: list[Owed], draw: Callable[[Owed], Awaitable[None]]) -> bool:
         for at, item in enumerate(owed):
             try:
-                await self._draw(item)
+                await draw(item)
             except Exception as error:
                 if not is_transient_fault(error):
                     log.warning("dropping an update Slack will not take (%s): %s", item.id, error)
@@ -54,6 +59,27 @@ class Outbox:
                 return False
             await self._settle(item)
         return True
+
+    async def show(
+        self,
+        owed: Sequence[Owed],
+        run: Run,
+        review: Review,
+        ts: str | None = None,
+        decided: int = 0,
+        total: int = 0,
+    ) -> None:
+        """What a stored answer owes: its review drawn at once (as the answer left it), the
+        root as progress is (coalesced by the thread: as many Slack calls as without an
+        outbox). Each is deleted once Slack has it; after a crash the next process does it.
+        `ts`: the review's message, clicked before its ts was saved."""
+
+        async def draw(_: Owed) -> None:
+            await self.thread.draw_review(run, review, ts)
+
+        await self.do([item for item in owed if item.kind == REVIEW], draw)
+        roots = [functools.partial(self._settle, item) for item in owed if item.kind == ROOT]
+        await self.thread.show_root(run, decided, total, settles=roots)
 
     async def drain(self) -> None:
         """Do what is owed and nobody is doing (what a stopped process left, retries due)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -49,6 +50,8 @@ class SlackThread:
         self.root_delay = root_delay
         self._root_pending: dict[str, tuple[tuple[int, int, int], Run, int, int]] = {}
         self._root_timers: dict[str, asyncio.Task] = {}
+        # Done once the root is drawn: settling the outbox entries a drawing pays (outbox.py)
+        self._root_settles: dict[str, list[Callable[[], Awaitable[None]]]] = {}
         self._links: dict[tuple[str, str], str] = {}  # (channel, ts) → permalink: never changes
         self.routing: Routing | None = None  # ORCHESTRATE_RULES: reviews posted elsewhere
 
@@ -91,12 +94,20 @@ class SlackThread:
         return None
 
     async def show_root(
-        self, run: Run, decided: int = 0, total: int = 0, again: bool = False
+        self,
+        run: Run,
+        decided: int = 0,
+        total: int = 0,
+        again: bool = False,
+        settles: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         """Show progress on the root message: at once when final, else coalesced. `again`: the
-        step waits again (the graph refused an answer), though it had reached resuming."""
+        step waits again (the graph refused an answer), though it had reached resuming.
+        `settles`: called once a drawing of the root after this one reached Slack."""
         if not run.root_ts:
             return
+        if settles:
+            self._root_settles.setdefault(run.run_id, []).extend(settles)
         if again:
             self._root_pending.pop(run.run_id, None)
         if run.phase in _FINAL:
@@ -141,6 +152,8 @@ class SlackThread:
                 ts=run.root_ts,
                 **blocks.root_message(run, decided, total).as_kwargs(),
             )
+        for settle in self._root_settles.pop(run.run_id, []):
+            await settle()
 
     def _review(self, review: Review) -> dict:
         message = blocks.review_message(review, self.model)

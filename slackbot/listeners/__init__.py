@@ -46,3 +46,8 @@ def register(app: AsyncApp, orchestrator: Orchestrator, conversations: Conversat
     events.register(app, conversations)
     views.register(app, orchestrator)
     home.register(app, orchestrator)
+    # Bolt acks an event before its listener runs; one that takes `ack` acks once it has
+    # stored the message instead (Slack sends an event again until it gets the ack).
+    for listener in app._async_listeners:
+        if listener.auto_acknowledgement and "ack" in listener.arg_names:
+            listener.auto_acknowledgement = False

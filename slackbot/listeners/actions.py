@@ -1,5 +1,7 @@
 """Buttons: Approve and Revise on worker reviews, the controls of the other review kinds
-(answer at once, or open a form), Retry on a stopped run, Cancel on the root message."""
+(answer at once, or open a form), Retry on a stopped run, Cancel on the root message.
+
+A click is stored before it is acknowledged (slackbot/recording.py), then shown."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from slackbot.blocks import (
     ACTION_REVISE,
 )
 from slackbot.orchestrator import Orchestrator
+from slackbot.recording import Recorded
 
 _ANSWER = re.compile(rf"^{ACTION_ANSWER}(\d+)$")
 _FORM = re.compile(rf"^{ACTION_FORM}(\d+)$")
@@ -47,30 +50,32 @@ async def _tell(respond: AsyncRespond, notice: str | None) -> None:
         await respond(text=notice, response_type="ephemeral", replace_original=False)
 
 
+async def _stored(ack: AsyncAck, respond: AsyncRespond, recorded: Recorded) -> None:
+    """Stored (or refused, or not in time): Slack gets its ack, then the click is shown."""
+    await ack()
+    await _tell(respond, recorded.notice or await recorded.show())
+
+
 def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     @app.action(ACTION_APPROVE)
     async def approve(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        await _tell(respond, await orchestrator.approve(*_clicked(body), _where(body)))
+        await _stored(ack, respond, await orchestrator.approve(*_clicked(body), _where(body)))
 
     @app.action(ACTION_REVISE)
     async def revise(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        await _tell(respond, await orchestrator.request_revision(*_clicked(body), _where(body)))
+        recorded = await orchestrator.request_revision(*_clicked(body), _where(body))
+        await _stored(ack, respond, recorded)
 
     @app.action(_ANSWER)
     async def answer(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
         review_id, user_id, message_ts = _clicked(body)
         control = _control(body, _ANSWER)
-        await _tell(
-            respond,
-            await orchestrator.answer(review_id, control, user_id, message_ts, _where(body)),
-        )
+        recorded = await orchestrator.answer(review_id, control, user_id, message_ts, _where(body))
+        await _stored(ack, respond, recorded)
 
     @app.action(_FORM)
     async def open_form(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
+        await ack()  # nothing to store: the modal opens
         review_id, user_id, _ = _clicked(body)
         control, trigger_id = _control(body, _FORM), str(body.get("trigger_id", ""))
         await _tell(
@@ -80,10 +85,8 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
 
     @app.action(ACTION_CANCEL)
     async def cancel(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        await _tell(respond, await orchestrator.cancel(*_clicked(body), _where(body)))
+        await _stored(ack, respond, await orchestrator.cancel(*_clicked(body), _where(body)))
 
     @app.action(ACTION_RETRY)
     async def retry(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        await ack()
-        await _tell(respond, await orchestrator.retry(*_clicked(body), _where(body)))
+        await _stored(ack, respond, await orchestrator.retry(*_clicked(body), _where(body)))

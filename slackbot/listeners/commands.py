@@ -27,12 +27,12 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
         if reply:
             await ack(text=reply)  # an ephemeral answer to the person who typed it
             return
-        await ack()
-        notice = await orchestrator.start(
+        recorded = await orchestrator.start(  # the run is stored before the ack
             team_id=command.get("team_id", ""),
             channel_id=command["channel_id"],
             user_id=command["user_id"],
             topic=command["text"],
         )
-        if notice:
+        await (ack(text=recorded.notice) if recorded.notice else ack())
+        if notice := await recorded.show():  # the root is posted, the graph started
             await respond(text=notice, response_type="ephemeral")

@@ -3,7 +3,7 @@ is a turn of the conversation in its thread."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from slackbot.conversations import Conversations
 from slackbot.listeners.messages import incoming
@@ -29,7 +29,8 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
             await conversations.suggest_prompts(channel)
 
     @app.event(EVENT, matchers=[_in_a_dm])
-    async def direct_message(event: dict, context: AsyncBoltContext) -> None:
+    async def direct_message(ack: AsyncAck, event: dict, context: AsyncBoltContext) -> None:
         message = incoming(event, context, dm=True)
         if message is not None:
-            await conversations.heard(message, context.bot_user_id)
+            await conversations.heard(message, context.bot_user_id, stored=ack)
+        await ack()  # stored, or not a message to store (acking twice changes nothing)

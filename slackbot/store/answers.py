@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -11,12 +12,13 @@ from slackbot.store import audit
 from slackbot.store.backends import Tx
 from slackbot.store.core import LIVE
 from slackbot.store.models import Decision, Outcome, Review, ReviewStatus, Run, RunStatus
+from slackbot.store.outbox import REVIEW, ROOT, OutboxMixin
 from slackbot.store.votes import VotesMixin
 
 ADDRESSED = re.compile(r"^\s*([\w-]+)\s*:\s*(.+)$", re.DOTALL)  # "<worker id>: notes"
 
 
-class AnswersMixin(VotesMixin):
+class AnswersMixin(VotesMixin, OutboxMixin):
     # -- people's answers ---------------------------------------------------------------------
 
     async def decide(
@@ -36,7 +38,7 @@ class AnswersMixin(VotesMixin):
             run, review, step = found
             waits, review = await self._gate(tx, run, review, step, answer, user, gate)
             if waits is not None:
-                return waits
+                return await self._owing(tx, waits)  # a vote that is not the last: shown too
             return await self._record(tx, run, review, step, answer, user)
 
     async def request_notes(
@@ -64,7 +66,8 @@ class AnswersMixin(VotesMixin):
             )
             assert row is not None
             decided = sum(r.status == ReviewStatus.DECIDED for r in step)
-            return Decision(Outcome.RECORDED, Review.from_row(row), run, decided, len(step))
+            recorded = Decision(Outcome.RECORDED, Review.from_row(row), run, decided, len(step))
+            return await self._owing(tx, recorded)
 
     async def record_notes(
         self, *, channel_id: str, thread_ts: str, user: str, text: str, reply_ts: str
@@ -238,4 +241,14 @@ class AnswersMixin(VotesMixin):
         if resume:
             await self._claim(tx, run.run_id)
         answered = tuple(step) if resume else ()
-        return Decision(Outcome.RECORDED, recorded, run, decided, len(step), resume, answered)
+        decision = Decision(Outcome.RECORDED, recorded, run, decided, len(step), resume, answered)
+        return await self._owing(tx, decision)
+
+    async def _owing(self, tx: Tx, decision: Decision) -> Decision:
+        """A recorded answer owes Slack its review's message and the root, in the answer's
+        transaction: shown by this process after the ack, or by the next one after a crash."""
+        if decision.outcome != Outcome.RECORDED or not decision.run or not decision.review:
+            return decision
+        run_id = decision.run.run_id
+        owed = await self._owe(tx, run_id, [(REVIEW, decision.review.review_id), (ROOT, run_id)])
+        return dataclasses.replace(decision, owed=tuple(owed))

@@ -177,3 +177,5 @@ class Decision:
     total: int = 0
     resume: bool = False  # this decision completed the step and claimed its resume
     step: tuple[Review, ...] = ()  # when it claimed the resume: the step's answered reviews
+    # Recorded: the Slack updates it owes (its review, the root), stored with it (outbox.py)
+    owed: tuple[Any, ...] = ()

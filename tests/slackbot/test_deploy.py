@@ -1,16 +1,18 @@
-"""A deploy (SIGTERM) in the middle of a burst of clicks and commands: every acknowledged one
-is stored, or its person is told. The app is a real `python -m slackbot` process."""
+"""A deploy (SIGTERM) or a crash (SIGKILL) in the middle of a burst of clicks, commands and
+thread replies: every acknowledged one is stored (each is stored before its ack), and what a
+person sees catches up. The app is a real `python -m slackbot` process."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import psycopg
 import pytest
 
 from slackbot import server
-from slackbot.blocks import ACTION_APPROVE, ACTION_CANCEL
+from slackbot.blocks import ACTION_APPROVE, ACTION_CANCEL, ACTION_REVISE
 from slackbot.demo.process import AppProcess
 from slackbot.inflight import NOT_FINISHED
 from slackbot.notices import CANCEL_LATE
@@ -81,20 +83,21 @@ async def test_sigterm_mid_burst_stores_every_acknowledged_click_and_command(
     reviews = [await wait_reviews(slack, root.ts, WORKERS) for root in roots]
     clicked = [reviews[0]["researcher"], reviews[0]["critic"], reviews[1]["editor"]]
     with runs_locked(pg_url):
-        answers = await asyncio.gather(
+        burst = asyncio.gather(
             *(slack.click(ANA, message, ACTION_APPROVE) for message in clicked),
             slack.slash_command(BEN, CHANNEL, "A third topic"),
         )
-        assert [status for status, _ in answers] == [200] * 4  # all acknowledged
+        await asyncio.sleep(0.5)  # all four in flight, none stored yet
         a.process.terminate()  # SIGTERM, as `docker stop` or Kubernetes send
         await asyncio.sleep(1.0)  # the database stays slow for a while
+    answers = await burst
+    assert [status for status, _ in answers] == [200] * 4  # stored, then acknowledged
     assert await asyncio.wait_for(a.process.wait(), 15) == 0
     assert decided(pg_url) == {m.ts for m in clicked}
     topics = db_rows(pg_url, "SELECT topic FROM orchestrate_runs ORDER BY created_at")
     assert [t for (t,) in topics] == ["topic 0", "topic 1", "A third topic"]
     assert slack.responses == []  # nothing to tell: all of it was stored
-    log = a.log.read_text()
-    assert "waiting for 4 Slack request(s)" in log  # they were in flight at the SIGTERM
+    assert "shutting down" in a.log.read_text()  # they were in flight at the SIGTERM
 
 
 async def test_work_still_unstored_after_the_grace_period_is_told(
@@ -111,11 +114,13 @@ async def test_work_still_unstored_after_the_grace_period_is_told(
         await app.__aexit__(None, None, None)
         raise
     with runs_locked(pg_url):
-        status, _ = await slack.click(ANA, reviews["critic"], ACTION_APPROVE)
-        assert status == 200
+        click = asyncio.ensure_future(slack.click(ANA, reviews["critic"], ACTION_APPROVE))
+        await asyncio.sleep(0.5)  # in flight: not stored, so not acknowledged
         stopping = asyncio.ensure_future(app.__aexit__(None, None, None))  # the shutdown
         told = await slack.wait_for(lambda: slack.responses, 10)
     await stopping
+    answer = (await asyncio.gather(click, return_exceptions=True))[0]
+    assert isinstance(answer, Exception) or answer[0] != 200  # Slack shows the click failed
     assert told[-1]["text"] == NOT_FINISHED
     assert told[-1]["user"] == ANA
     assert decided(pg_url) == set()  # not stored: and the person knows to click again
@@ -191,3 +196,100 @@ async def test_a_kill_between_posting_the_root_and_saving_its_ts_posts_no_second
     await slack.wait_for(lambda: "0 of 3" in block_text(root_of(slack, root)))
     assert len(slack.roots(CHANNEL)) == 1
     assert db_rows(pg_url, "SELECT root_ts FROM orchestrate_runs") == [(root.ts,)]
+
+
+# -- a crash (SIGKILL) loses nothing that was acknowledged --------------------------------------
+
+
+def approved(slack, message) -> bool:
+    return "Approved by <@UANA>" in block_text(message) and ACTION_APPROVE not in str(
+        message.blocks
+    )
+
+
+async def test_sigkill_mid_burst_loses_no_acknowledged_click_or_command(
+    slack, llm_server, spawn, pg_url
+):
+    a = await spawn("a")
+    slack.app_url = a.url
+    roots = [await start_run(slack, f"topic {i}") for i in range(2)]
+    reviews = [await wait_reviews(slack, root.ts, WORKERS) for root in roots]
+    first = await asyncio.gather(  # stored and acknowledged before the crash
+        slack.click(ANA, reviews[0]["researcher"], ACTION_APPROVE),
+        slack.slash_command(BEN, CHANNEL, "A stored topic"),
+    )
+    assert [status for status, _ in first] == [200, 200]
+    clicked = [reviews[0]["critic"], reviews[1]["researcher"], reviews[1]["editor"]]
+    with runs_locked(pg_url):
+        burst = asyncio.gather(
+            *(slack.click(ANA, message, ACTION_APPROVE) for message in clicked),
+            slack.slash_command(BEN, CHANNEL, "A lost topic"),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(1.0)  # all four in flight
+        await a.kill()  # SIGKILL: no grace period
+        answers = await burst
+    acknowledged = [a for a in answers if not isinstance(a, BaseException) and a[0] == 200]
+    assert acknowledged == []  # none was stored, so none was acknowledged
+    assert decided(pg_url) == {reviews[0]["researcher"].ts}
+    topics = db_rows(pg_url, "SELECT topic FROM orchestrate_runs ORDER BY created_at")
+    assert [t for (t,) in topics] == ["topic 0", "topic 1", "A stored topic"]
+    await spawn("b")
+    await slack.wait_for(lambda: approved(slack, reviews[0]["researcher"]), 20)
+    stored = await slack.wait_for(lambda: [r for r in slack.roots(CHANNEL) if "stored" in
+                                           block_text(r)], 20)  # fmt: skip
+    assert len(stored) == 1
+    assert all(ACTION_APPROVE in str(m.blocks) for m in clicked)  # still to be clicked again
+
+
+async def test_a_click_stored_just_before_a_sigkill_is_shown_by_the_next_process(
+    slack, llm_server, spawn, pg_url
+):
+    a = await spawn("a")
+    slack.app_url = a.url
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    await slack.wait_for(lambda: "0 of 3" in block_text(root_of(slack, root)))
+    slack.fail_next("chat.update", status=503, count=10_000)  # its display does not get through
+    status, _ = await slack.click(ANA, reviews["critic"], ACTION_APPROVE)
+    assert status == 200
+    await slack.wait_for(lambda: slack.calls_to("chat.update", ok_only=False)[-1].status == 503)
+    await a.kill()
+    slack._failures.clear()
+    assert decided(pg_url) == {reviews["critic"].ts}
+    assert not approved(slack, reviews["critic"])  # still shows its buttons
+    await spawn("b")
+    await slack.wait_for(lambda: approved(slack, reviews["critic"]), 20)
+    await slack.wait_for(lambda: "1 of 3" in block_text(root_of(slack, root)), 20)
+    assert set(open_reviews(slack, root.ts)) == WORKERS - {"critic"}
+
+
+async def test_sigterm_mid_burst_of_thread_replies_loses_none(slack, llm_server, spawn, pg_url):
+    """Revision notes sent as the app stops, with the database too slow for the grace period:
+    none is acknowledged unstored; those Slack sends again are stored, each once."""
+    a = await spawn("a")
+    slack.app_url = a.url
+    root = await start_run(slack)
+    reviews = await wait_reviews(slack, root.ts, WORKERS)
+    for worker in sorted(WORKERS):
+        status, _ = await slack.click(ANA, reviews[worker], ACTION_REVISE)
+        assert status == 200
+    notes = [f"{worker}: sharper, please" for worker in sorted(WORKERS)]
+    with runs_locked(pg_url):
+        burst = asyncio.gather(*(slack.reply(ANA, CHANNEL, root.ts, text) for text in notes))
+        await asyncio.sleep(0.5)  # in flight
+        a.process.terminate()
+        sent = await burst
+        await asyncio.sleep(server.GRACE_SECONDS + 1)  # slower than the whole grace period
+    await asyncio.wait_for(a.process.wait(), 15)
+    stored = {ts for (ts,) in db_rows(pg_url, "SELECT notes_ts FROM orchestrate_reviews"
+                                               " WHERE notes_ts IS NOT NULL")}  # fmt: skip
+    acknowledged = {message.ts for message, status in sent if status == 200}
+    assert acknowledged <= stored  # every acknowledged one is stored
+    b = await spawn("b")
+    for message, status in sent:  # Slack sends again what got no 200
+        if status != 200:
+            body = json.dumps(slack.event_callback(message))
+            assert (await slack.deliver(body, "application/json", url=b.url))[0] == 200
+    rows = db_rows(pg_url, "SELECT notes_ts FROM orchestrate_reviews WHERE notes_ts IS NOT NULL")
+    assert sorted(ts for (ts,) in rows) == sorted(message.ts for message, _ in sent)
