@@ -46,6 +46,8 @@ class StoreBase:
         self.owner = owner or uuid.uuid4().hex  # one per process: who holds a lease
         self.lease_seconds = lease_seconds
         self.clock = clock
+        # A hosted graph's name → it and its aliases, for rules (set from the catalog).
+        self.graph_names: Callable[[str], tuple[str, ...]] = lambda name: (name,)
 
     # -- set-up -------------------------------------------------------------------------------
 

@@ -318,3 +318,30 @@ async def test_two_replicas_racing_the_last_two_votes_resume_once(
         await second.services.orchestrator.wait_idle()
     assert agent.CALLS == [{"tool": "send_email", "args": EMAIL}]  # resumed exactly once
     assert "3 of 3 approvals" in block_text(review)
+
+
+BY_ATTR = f"""
+[[rule]]
+name = "by attr"
+graph = "make_graph"
+approvers = ["{BEN}"]
+"""
+
+
+async def test_a_rule_names_a_path_attr_graph_by_its_attr(slack, llm_server, ruled_app, database):
+    """`graphs/examples/agent.py:make_graph` is named "agent" (its file) by /orchestrate; a
+    rule's `graph` may give its attr too."""
+    agent.CALLS.clear()
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+    async with ruled_app(BY_ATTR, spec="./graphs/examples/agent.py:make_graph"):
+        root = await start(slack, "email Ana about the launch")
+        review = await next_open(slack, root)
+        await press(slack, review, "Approve", user=ANA)  # the rule names Ben only
+        assert "Only the approvers" in await notice(slack, 1)
+        await press(slack, review, "Approve", user=BEN)
+        await result(slack, root)
+    records = [json.loads(line) for line in audit_cli(database).stdout.splitlines()]
+    assert [(r["action"], r["graph"], r["rule"]) for r in records] == [
+        ("refused", "agent", "by attr"),
+        ("answer", "agent", "by attr"),
+    ]
