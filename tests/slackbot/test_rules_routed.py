@@ -4,6 +4,9 @@ list it for the people the rule names and link to it where it is; on PostgreSQL 
 
 from __future__ import annotations
 
+import asyncio
+
+from slackbot.demo.process import AppProcess
 from slackbot.demo.slack_emulator import PERMALINK_BASE
 from tests.slackbot.conftest import ANA, BEN, CHANNEL, EVE
 from tests.slackbot.test_home import home_shows, home_text, status_for
@@ -98,3 +101,46 @@ async def test_home_and_status_follow_the_rule_and_link_where_the_review_is(
         assert "Nothing in this channel waits" in await status_for(slack, BEN, APPROVALS)
         await app.services.orchestrator.wait_idle()
     assert "Open the review" not in home_text(slack, EVE)
+
+
+async def test_a_kill_between_posting_a_routed_review_and_saving_it_posts_it_once(
+    slack, llm_server, database, tmp_path
+):
+    """The review is in #approvals, its note for the thread waits on Slack's rate limit, and
+    the process dies: the next one finds the review by its metadata there, posts the note it
+    owes, and nothing twice."""
+    setup(slack)
+    database_url, data_dir = database
+    (tmp_path / "rules.toml").write_text(GATED)
+    env = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.base_url + "/api/",
+        "OPENAI_API_KEY": "test",
+        "OPENAI_BASE_URL": llm_server.base_url,
+        "ORCHESTRATE_GRAPH": EXAMPLES,
+        "ORCHESTRATE_RULES": str(tmp_path / "rules.toml"),
+        "ORCHESTRATE_LEASE_SECONDS": "2",
+        **({"DATABASE_URL": database_url} if database_url else {}),
+        "ORCHESTRATE_DATA_DIR": str(data_dir),
+    }
+    slack.post_rate_per_channel = 0.2  # a second post in a channel within 5 s waits
+    a = await AppProcess(env, tmp_path, "a").start()
+    b = AppProcess(env, tmp_path, "b")
+    try:
+        slack.app_url = a.url
+        run = await start(slack, "approval pay 5000 EUR to ACME", user=ANA)
+        await routed(slack, 0)  # posted in #approvals; the thread's note waits on Slack
+        await a.kill()
+        assert notes(slack, run, "⏳") == []
+        slack.post_rate_per_channel = None
+        await b.start()
+        slack.app_url = b.url
+        waiting = await slack.wait_for(lambda: notes(slack, run, "⏳"), 20)
+        assert waiting == ["⏳ Waiting for an answer from Finance in #approvals"]
+        (review,) = slack.roots(APPROVALS)  # found, not posted again
+        await press(slack, review, "yes", user=BEN)
+        assert "Paid 5,000.00 EUR" in await result(slack, run)
+        assert len(slack.roots(APPROVALS)) == 1 and len(notes(slack, run, "⏳")) == 1
+    finally:
+        await asyncio.gather(a.stop(), b.stop())
