@@ -58,6 +58,9 @@ class HostedGraph:
     inputs: InputSpec
     outputs: tuple[str, ...] | None = None  # the output schema's keys, when known
     builtin: bool = False
+    # Other names a rule's `graph` may give it: the attr of path:attr (the name is the file's),
+    # the graph id of a server's assistant named otherwise.
+    aliases: tuple[str, ...] = ()
 
 
 class Catalog:
@@ -68,6 +71,11 @@ class Catalog:
 
     def __getitem__(self, name: str) -> HostedGraph:
         return self.graphs.get(name, self.default)
+
+    def names_of(self, name: str) -> tuple[str, ...]:
+        """A hosted graph's name and its aliases, for matching a rule's `graph`."""
+        graph = self.graphs.get(name)
+        return (name, *graph.aliases) if graph else (name,)
 
     def pick(self, text: str) -> tuple[HostedGraph, str]:
         """(the graph the text names, the rest); the default graph takes all of it otherwise."""
@@ -190,6 +198,7 @@ async def load_catalog(
                 engine=LocalEngine(graph),
                 inputs=input_spec(graph),
                 outputs=output_keys(graph),
+                aliases=source.aliases,
             )
         )
     return Catalog(hosted)
@@ -233,6 +242,7 @@ async def remote_graph(remote: RemoteSource) -> HostedGraph:
         outputs=json_keys(schemas.get("output_schema")),
         # Our own orchestration graph, served (langgraph.json): shown as it is shown locally.
         builtin=assistant.get("graph_id") == BUILTIN and inputs.text_field == "topic",
+        aliases=tuple({str(assistant["graph_id"])} - {str(assistant.get("name") or "")}),
     )
 
 

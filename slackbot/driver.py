@@ -33,7 +33,7 @@ from slackbot.notices import describe, is_transient_fault
 from slackbot.reviews.refusals import readable_error, refused_reviews
 from slackbot.steps import Resumption, resumption, resumption_of, step_requests
 from slackbot.store import LeaseLost, Review, Run, StepRequest, Store
-from slackbot.thread import REVIEW_EVENT, SUMMARY_EVENT, SlackThread
+from slackbot.thread import SUMMARY_EVENT, SlackThread
 from slackbot.turns import hand_over
 
 log = logging.getLogger(__name__)
@@ -314,9 +314,7 @@ class Driver:
         while they were posted: resume now) or (the run, ()) to wait for people."""
         run, reviews = await self.store.open_step(run.run_id, requests)
         unposted = [r for r in reviews if r.message_ts is None]
-        already = (
-            await self.thread.find_posted(run, REVIEW_EVENT) if recovering and unposted else {}
-        )
+        already = await self.thread.find_reviews(run, unposted) if recovering and unposted else {}
         posted = {}  # saved with the end of posting; a crash before that finds them (metadata)
         for review in unposted:
             ts = already.get(review.review_id) or await self.thread.post_review(run, review)
@@ -326,7 +324,7 @@ class Driver:
         assert decision.run is not None
         if decision.resume:
             return dataclasses.replace(decision.run, phase="resuming"), decision.step
-        self.inbox.refresh(self.inbox.concerned(decision.run))
+        self.inbox.refresh(self.inbox.concerned(decision.run, *reviews))
         await self.thread.show_root(decision.run, decision.decided, decision.total)
         return decision.run, ()
 

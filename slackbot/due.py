@@ -51,7 +51,8 @@ class DueWork:
         await self._send_reminders()
         if self.rules:
             try:
-                await self.rules.escalate()
+                for run, reviews in await self.rules.escalate():  # escalate_to may answer now
+                    self.inbox.refresh(self.inbox.concerned(run, *reviews))
             except Exception:
                 log.exception("could not escalate")
 

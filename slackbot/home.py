@@ -25,12 +25,14 @@ TITLE_CHARS = 150
 APPROVER = "approver"  # ORCHESTRATE_APPROVERS names them: every open review
 OWN = "own"  # no approvers set: reviews of runs they started, revisions waiting for their notes
 NOBODY = "nobody"  # approvers set, and this person is not one: they answer nothing
+RULED = "ruled"  # not an approver, but approval rules name them: the reviews of those rules
 AUDIENCE = {
     APPROVER: "You are an approver, so every open review is listed, in every channel.",
     OWN: "Listed: the open reviews of runs you started, and revisions waiting for your notes,"
     " in every channel.",
     NOBODY: "Only the approvers configured for this app answer reviews, so none are listed"
     " for you. You can still start runs with `/orchestrate`.",
+    RULED: "Listed: the open reviews whose approval rules name you, in every channel.",
 }
 
 Links = Mapping[tuple[str, str], str]  # (channel id, message ts) → permalink
@@ -95,10 +97,13 @@ def _review_blocks(item: OpenReview, links: Links, viewer: str) -> list[Block]:
     where = f"<#{run.channel_id}> · {_text(run.topic, TOPIC_CHARS)}"
     if run.graph != BUILTIN_GRAPH:
         where += f" · `{_text(run.graph, 80)}`"
-    url = links.get((run.channel_id, review.message_ts or ""))
+    url = links.get(_posted(item))
     line = f"Waiting since {slack_date(item.since)}"
     if url:
-        line += f" · {_link(url, 'Open in the thread')}"
+        routed = review.channel_id and review.channel_id != run.channel_id
+        if routed:
+            line += f" · in <#{review.channel_id}>"
+        line += f" · {_link(url, 'Open the review' if routed else 'Open in the thread')}"
     if review.status == ReviewStatus.AWAITING_NOTES:
         asked = review.notes_requested_by
         line += (
@@ -107,6 +112,16 @@ def _review_blocks(item: OpenReview, links: Links, viewer: str) -> list[Block]:
             else f" · ✏️ <@{asked}> is writing notes"
         )
     return [_section(f"*{title}*\n{where}"), _context(line)]
+
+
+def _posted(item: OpenReview) -> tuple[str, str]:
+    """Where a review's message is: the run's thread, or the channel a rule posted it in."""
+    return (item.review.channel_id or item.run.channel_id, item.review.message_ts or "")
+
+
+def home_links(items: list[OpenReview]) -> list[tuple[str, str]]:
+    """The messages the Home tab links to (the reviews, where they are posted)."""
+    return [_posted(i) for i in items if i.review.message_ts]
 
 
 # -- /orchestrate status -----------------------------------------------------------------------
@@ -129,14 +144,30 @@ def status_text(runs: list[WaitingRun], total: int, links: Links) -> str:
             + (f" (round {run.step})" if run.step > 1 else ""),
             f"waiting since {slack_date(waiting.since)}",
         ]
-        url = links.get((run.channel_id, run.root_ts or ""))
-        if url:
+        if waiting.review_ts:  # posted here by a rule: the review, not a thread elsewhere
+            url = links.get(_status_link(waiting))
+            parts.append(f"from <#{run.channel_id}>")
+            if url:
+                parts.append(_link(url, "open the review"))
+        elif url := links.get(_status_link(waiting)):
             parts.append(_link(url, "open the thread"))
         lines.append(" · ".join(parts))
     shown = min(len(runs), STATUS_RUNS)
     if total > shown:
         lines.append(f"…and {total - shown} more.")
     return "\n".join(lines)
+
+
+def _status_link(waiting: WaitingRun) -> tuple[str, str]:
+    run = waiting.run
+    if waiting.review_ts:
+        return (waiting.review_channel or run.channel_id, waiting.review_ts)
+    return (run.channel_id, run.root_ts or "")
+
+
+def status_links(runs: list[WaitingRun]) -> list[tuple[str, str]]:
+    """The messages `/orchestrate status` links to: threads, or reviews posted in the channel."""
+    return [link for link in map(_status_link, runs) if link[1]]
 
 
 # -- helpers -------------------------------------------------------------------------------------

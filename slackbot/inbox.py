@@ -13,7 +13,9 @@ from typing import Any
 
 from slackbot import home
 from slackbot.notices import describe
+from slackbot.people import People
 from slackbot.store import Review, Run, Store
+from slackbot.store.inbox import Ruled
 from slackbot.thread import SlackThread
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class Inbox:
         self.store = store
         self.thread = thread
         self.approvers = approvers
+        self.people: People | None = None  # ORCHESTRATE_RULES: who a review's rule names
         self._spawn = spawn  # the orchestrator's: tracked, cancelled at shutdown
         self._homes_due: set[str] = set()  # people whose Home tab is published again soon
         self._homes_refreshing = False
@@ -42,23 +45,34 @@ class Inbox:
         except Exception as error:
             log.exception("could not read the waiting runs of %s for %s", channel_id, user_id)
             return f"I couldn't read the runs just now ({describe(error)}). Please try again."
-        roots = [(w.run.channel_id, w.run.root_ts) for w in runs if w.run.root_ts]
-        return home.status_text(runs, total, await self.thread.permalinks(roots))
+        return home.status_text(runs, total, await self.thread.permalinks(home.status_links(runs)))
 
     async def show_home(self, user_id: str) -> None:
         """Publish the person's Home tab: the open reviews they may answer, newest first."""
         audience = self._audience(user_id)
         try:
             items, total = [], 0
-            if audience != home.NOBODY:
+            ruled = await self._ruled(user_id, audience)
+            if audience != home.NOBODY or ruled:
                 mine = None if audience == home.APPROVER else user_id
-                items, total = await self.store.open_reviews_for(mine, home.HOME_REVIEWS)
-            posted = [(i.run.channel_id, i.review.message_ts) for i in items if i.review.message_ts]
-            links = await self.thread.permalinks(posted)
+                items, total = await self.store.open_reviews_for(mine, home.HOME_REVIEWS, ruled)
+            if ruled and audience == home.NOBODY:
+                audience = home.RULED
+            links = await self.thread.permalinks(home.home_links(items))
             view = home.home_view(items, total, links, audience, user_id)
             await self.thread.publish_home(user_id, view)
         except Exception:  # the next change or visit publishes it again
             log.exception("could not show the Home tab of %s", user_id)
+
+    async def _ruled(self, user_id: str, audience: str) -> Ruled | None:
+        """With rules: the rules that let the person answer (None without rules, or when
+        they answer none and nothing else)."""
+        if self.people is None or not self.people.rules:
+            return None
+        approves, escalated = await self.people.answers(user_id)
+        if audience == home.NOBODY and not (approves or escalated):
+            return None
+        return Ruled(approves, escalated, unruled=audience != home.NOBODY)
 
     def _audience(self, user_id: str) -> str:
         if not self.approvers:
@@ -67,13 +81,22 @@ class Inbox:
 
     def concerned(self, run: Run, *reviews: Review) -> set[str]:
         """Whose Home tab lists this run's reviews: the approvers when set, else the person
-        who started it and whoever answered or owes notes on these reviews."""
-        if self.approvers:
-            return set(self.approvers)
-        people = {run.started_by}
+        who started it and whoever answered or owes notes on these reviews; and for a review
+        a rule covers, the people it names (escalate_to too once the run escalated)."""
+        people = set(self.approvers) or {run.started_by}
         for review in reviews:
-            people |= {review.decided_by or "", review.notes_requested_by or ""}
+            if not self.approvers:
+                people |= {review.decided_by or "", review.notes_requested_by or ""}
+            people |= self._named_by_rule(run, review)
         return people - {""}
+
+    def _named_by_rule(self, run: Run, review: Review) -> set[str]:
+        """Whom the review's rule lets answer it, as far as this process knows (cached)."""
+        rule = self.people.rules.named(review.rule) if self.people else None
+        if rule is None or self.people is None:
+            return set()
+        named = self.people.known_members(rule)
+        return named | self.people.known_members(rule, "escalate_to") if run.escalated else named
 
     def refresh(self, people: set[str]) -> None:
         """Publish these people's Home tabs again, in the background (never delaying a click);

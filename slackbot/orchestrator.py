@@ -127,6 +127,7 @@ class Orchestrator:
         self.inbox = self.driver.inbox  # status and App Home
         if people is not None:
             self.driver.due.rules = RuleReminders(store, thread, people)
+            self.inbox.people = people
 
     # -- what people do -----------------------------------------------------------------------
 

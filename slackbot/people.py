@@ -35,11 +35,6 @@ class Audience:
         """How a reminder mentions them (Slack's own syntax, never from user text)."""
         return [f"<@{u}>" for u in sorted(self.users)] + [f"<!subteam^{g.id}>" for g in self.groups]
 
-    def names(self) -> str:
-        """Who, for the thread (names, not mentions): groups by name, people by id."""
-        shown = [g.name for g in self.groups] + [f"@{u}" for u in sorted(self.users)]
-        return ", ".join(shown)
-
 
 class People:
     def __init__(
@@ -55,6 +50,7 @@ class People:
         self.clock = clock
         self.audiences: dict[tuple[str, str], Audience] = {}  # (rule, approvers|escalate_to)
         self.channel_names: dict[str, str] = {}
+        self.display_names: dict[str, str] = {}  # user id → name (users.info), kept a process
         self._members: dict[str, tuple[float, frozenset[str]]] = {}  # group id → (when, who)
 
     async def resolve(self) -> None:
@@ -85,6 +81,8 @@ class People:
                 self.audiences[(rule.name, key)] = Audience(frozenset(users), tuple(found))
             if rule.channel:
                 self.channel_names[rule.channel] = await self._channel(rule)
+        for audience in self.audiences.values():  # whose Home tabs a change concerns
+            await self.members(audience)
 
     async def _groups(self) -> dict[str, Group]:
         try:
@@ -157,3 +155,41 @@ class People:
 
     def channel_name(self, channel: str) -> str:
         return self.channel_names.get(channel, channel)
+
+    async def name(self, user: str) -> str:
+        """A person's display name from `users.info` (their id when Slack gives none): for
+        text that must name people without mentioning them. Raw: escape it before showing."""
+        if user not in self.display_names:
+            try:
+                found = (await self.client.users_info(user=user)).get("user") or {}
+            except SlackApiError:
+                return user  # asked again next time
+            profile = found.get("profile") or {}
+            shown = profile.get("display_name") or profile.get("real_name") or found.get("name")
+            self.display_names[user] = str(shown or user)
+        return self.display_names[user]
+
+    async def names(self, audience: Audience) -> list[str]:
+        """Who an audience is, by name (groups, then people): raw, escape before showing."""
+        people = [await self.name(u) for u in sorted(audience.users)]
+        return [g.name for g in audience.groups] + people
+
+    def known_members(self, rule: Rule, key: str = "approvers") -> set[str]:
+        """Who a rule names as far as this process knows now (cached group members): whose
+        App Home lists its reviews. Never calls Slack."""
+        audience = self.audience(rule, key)
+        found = set(audience.users)
+        for group in audience.groups:
+            found |= self._members.get(group.id, (0.0, frozenset()))[1]
+        return found
+
+    async def answers(self, user: str) -> tuple[list[str], list[str]]:
+        """(the rules whose approvers include the person, those whose escalate_to do): which
+        ruled reviews their App Home lists. Group members as cached (ORCHESTRATE_GROUP_CACHE)."""
+        approver, escalation = [], []
+        for rule in self.rules.rules:
+            if user in await self.members(self.audience(rule, "approvers")):
+                approver.append(rule.name)
+            if rule.escalate_to and user in await self.members(self.audience(rule, "escalate_to")):
+                escalation.append(rule.name)
+        return approver, escalation

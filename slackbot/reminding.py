@@ -36,8 +36,10 @@ class RuleReminders:
             )
         return True
 
-    async def escalate(self) -> None:
-        for run, reviews in await self.store.claim_escalations():
+    async def escalate(self) -> list[tuple[Run, list[Review]]]:
+        """Escalate the runs due (once each); returns them with their escalated reviews."""
+        escalated = await self.store.claim_escalations()
+        for run, reviews in escalated:
             for (channel, thread_ts), mentions, waiting in self._places(
                 run, reviews, "escalate_to"
             ):
@@ -48,6 +50,7 @@ class RuleReminders:
                     text=f"⏫ Escalated to {' '.join(mentions)}: {waiting} review(s) unanswered"
                     f" since {since}; you may answer them now.",
                 )
+        return escalated
 
     def _places(self, run: Run, reviews: list[Review], key: str):
         """(where, whom to mention, how many reviews) for each place the reviews are."""

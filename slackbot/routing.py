@@ -9,11 +9,13 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot.people import People
+from slackbot.reviews import KINDS, WORKER
 from slackbot.rules import is_approving
 from slackbot.safe_text import clip, neutralize
 from slackbot.store import Review, ReviewStatus, Run
 
 ROUTED_EVENT = "orchestrate_routed_review"
+WAITING_EVENT = "orchestrate_routed_waiting"  # the note in the run's thread saying where
 
 
 def approvals_line(review: Review) -> dict[str, Any] | None:
@@ -32,6 +34,29 @@ def with_approvals(review: Review, blocks: list[dict[str, Any]]) -> list[dict[st
     if review.status == ReviewStatus.PENDING and blocks and blocks[-1]["type"] == "actions":
         return [*blocks[:-1], line, blocks[-1]]
     return [*blocks, line]
+
+
+def decided_words(review: Review) -> tuple[str, str]:
+    """(the mark and the verb, the answer in a few words or "") for a decided review: an
+    approving answer reads "✅ Approved"; a Reject, an Ignore or a No "❌ Rejected"; any
+    other answer "📝 Answered" with what it said."""
+    answer = review.answer
+    if is_approving(answer):
+        return "✅ Approved", ""
+    said = ""
+    kind = KINDS.get(review.kind)
+    if kind is not None:
+        said = kind.describe(review)
+    inner = answer[0] if isinstance(answer, list) and len(answer) == 1 else answer
+    word = inner.get("type") or inner.get("action") if isinstance(inner, dict) else inner
+    if word is False or (isinstance(word, str) and word.lower() in _REJECTING):
+        return "❌ Rejected", "" if said.lower() in _REJECTING else said
+    if review.kind == WORKER:
+        said = "revision requested"
+    return "📝 Answered", said
+
+
+_REJECTING = frozenset({"reject", "rejected", "ignore", "no", "deny", "denied"})
 
 
 class Routing:
@@ -58,31 +83,55 @@ class Routing:
             text=message["text"],
             blocks=[*blocks, *message["blocks"]][:50],
         )
-        await self.client.chat_postMessage(
-            channel=run.channel_id, thread_ts=run.thread, text=self.waiting_text(review)
-        )
+        await self.post_waiting(run, review)
         return response["ts"]
 
-    def waiting_text(self, review: Review) -> str:
-        """Names, not mentions: only the review and its reminders mention people."""
-        rule = self.people.rules.named(review.rule)
-        who = self.people.audience(rule).names() if rule else "the approvers"
-        many = f"{review.quorum} approvals" if review.quorum > 1 else "an answer"
-        where = self.people.channel_name(review.channel_id or "")
-        return f"⏳ Waiting for {many} from {who} in #{where}"
-
-    async def show_decided(self, run: Run, review: Review) -> None:
-        """The thread hears what was decided in the other channel, and by whom."""
-        if review.status != ReviewStatus.DECIDED:
-            return
-        what = "Approved" if is_approving(review.answer) else "Answered"
-        by = ", ".join(f"<@{u}>" for u in review.approvals) or f"<@{review.decided_by}>"
-        where = self.people.channel_name(review.channel_id or "")
+    async def post_waiting(self, run: Run, review: Review) -> None:
         await self.client.chat_postMessage(
             channel=run.channel_id,
             thread_ts=run.thread,
-            text=f"✅ {what} in #{where} by {by}",
+            metadata={"event_type": WAITING_EVENT, "event_payload": {"id": review.review_id}},
+            text=await self.waiting_text(review),
         )
+
+    async def find_posted(
+        self, run: Run, reviews: list[Review], in_thread: dict[str, str]
+    ) -> dict[str, str]:
+        """Routed reviews posted before a crash, by review id → ts: found by their metadata in
+        their channel's recent history (as a root is, thread.find_root). A found review whose
+        note in the run's thread (`in_thread`: WAITING_EVENT ids there) is missing gets it."""
+        wanted: dict[str, set[str]] = {}
+        for review in reviews:
+            if review.channel_id:
+                wanted.setdefault(review.channel_id, set()).add(review.review_id)
+        found: dict[str, str] = {}
+        for channel, ids in wanted.items():
+            found |= await find_in_history(self.client, channel, ROUTED_EVENT, ids)
+        for review in reviews:
+            if review.review_id in found and review.review_id not in in_thread:
+                await self.post_waiting(run, review)
+        return found
+
+    async def waiting_text(self, review: Review) -> str:
+        """Names, not mentions: only the review and its reminders mention people."""
+        rule = self.people.rules.named(review.rule)
+        names = await self.people.names(self.people.audience(rule)) if rule else []
+        who = ", ".join(neutralize(n) for n in names) or "the approvers"
+        many = f"{review.quorum} approvals" if review.quorum > 1 else "an answer"
+        where = neutralize(self.people.channel_name(review.channel_id or ""))
+        return f"⏳ Waiting for {many} from {who} in #{where}"
+
+    async def show_decided(self, run: Run, review: Review) -> None:
+        """The thread hears what was decided in the other channel, and by whom (names)."""
+        if review.status != ReviewStatus.DECIDED:
+            return
+        what, said = decided_words(review)
+        people = list(review.approvals) if is_approving(review.answer) else []
+        people = people or [review.decided_by or ""]
+        by = ", ".join([neutralize(await self.people.name(u)) for u in people if u])
+        where = neutralize(self.people.channel_name(review.channel_id or ""))
+        text = f"{what} in #{where} by {by}" + (f": {said}" if said else "")
+        await self.client.chat_postMessage(channel=run.channel_id, thread_ts=run.thread, text=text)
 
     async def _permalink(self, channel: str, ts: str | None) -> str | None:
         if not ts:
@@ -92,3 +141,25 @@ class Routing:
         except Exception:
             return None
         return response.get("permalink")
+
+
+async def find_in_history(
+    client: AsyncWebClient, channel: str, event_type: str, ids: set[str], pages: int = 5
+) -> dict[str, str]:
+    """Our top-level messages in a channel's recent history (`pages` of 200) whose metadata
+    is `event_type` with one of `ids`: id → ts."""
+    found: dict[str, str] = {}
+    cursor = None
+    for _page in range(pages):
+        response = await client.conversations_history(
+            channel=channel, include_all_metadata=True, limit=200, cursor=cursor
+        )
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == event_type and payload.get("id") in ids:
+                found.setdefault(payload["id"], message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor or len(found) == len(ids):
+            break
+    return found

@@ -49,8 +49,10 @@ class Rule:
     remind_after: float | None = None
     escalate_to: tuple[str, ...] = ()
 
-    def matches(self, graph: str, kind: str, request: Any) -> bool:
-        if self.graph is not None and self.graph != graph:
+    def matches(self, graph: str | tuple[str, ...], kind: str, request: Any) -> bool:
+        """`graph`: the hosted graph's name, or it and its aliases (catalog.names_of)."""
+        names = (graph,) if isinstance(graph, str) else graph
+        if self.graph is not None and self.graph not in names:
             return False
         if self.kind is not None and self.kind != kind:
             return False
@@ -69,7 +71,7 @@ class Rule:
 class Rules:
     rules: tuple[Rule, ...] = ()
 
-    def match(self, graph: str, kind: str, request: Any) -> Rule | None:
+    def match(self, graph: str | tuple[str, ...], kind: str, request: Any) -> Rule | None:
         return next((r for r in self.rules if r.matches(graph, kind, request)), None)
 
     def named(self, name: str | None) -> Rule | None:

@@ -49,6 +49,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         open_catalog(settings, checkpointer, store) as catalog,
     ):
         metrics = Metrics(store.db)
+        store.graph_names = catalog.names_of  # a rule's `graph` may name an alias
         slack = build_slack_client(settings, http, on_error=metrics.slack_error)
         thread = SlackThread(slack, model=None if settings.remote else settings.openai_model)
         people = None

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot import blocks
-from slackbot.routing import Routing, with_approvals
+from slackbot.routing import WAITING_EVENT, Routing, with_approvals
 from slackbot.store import Review, Run
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,16 @@ class SlackThread:
             **self._review(review),
         )
         return response["ts"]
+
+    async def find_reviews(self, run: Run, reviews: list[Review]) -> dict[str, str]:
+        """Reviews a process posted before it died unsaved, by review id → ts: in the run's
+        thread by their metadata, and those a rule posts in another channel in its history."""
+        found = await self.find_posted(run, REVIEW_EVENT)
+        routed = [r for r in reviews if self.routing and self.routing.routed(run, r)]
+        if self.routing and routed:
+            noted = await self.find_posted(run, WAITING_EVENT)
+            found |= await self.routing.find_posted(run, routed, noted)
+        return found
 
     async def show_review(self, run: Run, review: Review, ts: str | None = None) -> None:
         try:

@@ -26,3 +26,12 @@ def test_bot_scopes_are_least_privilege():
 def test_interactivity_and_socket_mode_on():
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
+
+
+def test_the_scopes_rules_need_are_asked_for():
+    """ORCHESTRATE_RULES: user groups (usergroups.list, usergroups.users.list), emails
+    (users.lookupByEmail), names in the thread (users.info), rule channels (conversations.info,
+    public and private)."""
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    needed = {"usergroups:read", "users:read", "users:read.email", "channels:read", "groups:read"}
+    assert needed <= scopes

@@ -39,6 +39,13 @@ class GraphSource:
     spec: str  # ./file.py:attr or package.module:attr
     base: Path  # what a ./ path is relative to
     description: str = ""
+    single: bool = False  # one path:attr, not a langgraph.json: named after its file
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """The attr of a single path:attr, when its name is the file's (for rules)."""
+        attr = self.spec.rsplit(":", 1)[-1]
+        return (attr,) if self.single and attr != self.name else ()
 
 
 def sources(spec: str, cwd: Path) -> list[GraphSource]:
@@ -51,7 +58,7 @@ def sources(spec: str, cwd: Path) -> list[GraphSource]:
             f"ORCHESTRATE_GRAPH={spec!r} names no graph: write ./path/file.py:attr,"
             " package.module:attr, or the path of a langgraph.json"
         )
-    return [GraphSource(_default_name(spec), spec, cwd)]
+    return [GraphSource(_default_name(spec), spec, cwd, single=True)]
 
 
 def _default_name(spec: str) -> str:

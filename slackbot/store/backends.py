@@ -28,6 +28,7 @@ class Tx(Protocol):
 
 
 class Database(Protocol):
+    dialect: str  # "postgres" or "sqlite": which statements of a migration apply
     for_update: str  # row lock suffix inside a transaction ("" where the whole db is locked)
     skip_locked: str
     # Takes the lock named by %(key)s (a signed 64-bit number) until the transaction ends
@@ -44,6 +45,7 @@ class Database(Protocol):
 
 
 class PostgresDatabase:
+    dialect = "postgres"
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     xact_lock = "SELECT pg_advisory_xact_lock(%(key)s)"
@@ -92,6 +94,7 @@ class SqliteDatabase:
     """One connection, one transaction at a time (SQLite has a single writer anyway)."""
 
     for_update = ""
+    dialect = "sqlite"
     skip_locked = ""
     xact_lock = ""  # BEGIN IMMEDIATE: one writer at a time
 

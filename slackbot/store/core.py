@@ -46,6 +46,8 @@ class StoreBase:
         self.owner = owner or uuid.uuid4().hex  # one per process: who holds a lease
         self.lease_seconds = lease_seconds
         self.clock = clock
+        # A hosted graph's name → it and its aliases, for rules (set from the catalog).
+        self.graph_names: Callable[[str], tuple[str, ...]] = lambda name: (name,)
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -55,16 +57,16 @@ class StoreBase:
 
     async def check_schema(self) -> None:
         """For a start without migrations: the schema must already be what this code needs."""
-        needed = migrations()[-1].version
+        wanted = {m.version for m in migrations()}
+        needed = max(wanted)
         try:
             async with self.db.transaction() as tx:
-                row = await tx.fetchone(
-                    "SELECT MAX(version) AS version FROM orchestrate_schema_version"
-                )
+                rows = await tx.fetchall("SELECT version FROM orchestrate_schema_version")
         except Exception:
-            row = None
-        found = int(row["version"] or 0) if row else 0
-        if found < needed:
+            rows = []
+        applied = {int(row["version"]) for row in rows}
+        found = max(applied, default=0)
+        if wanted - applied:  # every migration this code knows must have been applied
             raise StartupError(
                 f"the database schema is at version {found}, this app needs {needed}: run"
                 " `python -m slackbot migrate` as a role that may create tables",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from slackbot.store.backends import Database
 
 FOLDER = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
+_ONLY = re.compile(r"^\s*--\s*only (postgres|sqlite)\b")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Migration:
     version: int
     name: str
     statements: list[str]
+    only: dict[int, str] = field(default_factory=dict)  # statement index → its one dialect
 
 
 def migrations(folder: Path = FOLDER) -> list[Migration]:
@@ -31,16 +33,34 @@ def migrations(folder: Path = FOLDER) -> list[Migration]:
         match = _NAME.match(path.name)
         if not match:
             raise ValueError(f"migration file {path.name} is not named NNNN_name.sql")
-        found.append(Migration(int(match.group(1)), match.group(2), _statements(path)))
+        statements, only = _statements(path)
+        found.append(Migration(int(match.group(1)), match.group(2), statements, only))
     versions = [m.version for m in found]
     if versions != list(range(1, len(found) + 1)):
         raise ValueError(f"migrations must be numbered 1..n without gaps, got {versions}")
     return found
 
 
-def _statements(path: Path) -> list[str]:
-    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+def _statements(path: Path) -> tuple[list[str], dict[int, str]]:
+    """The file's statements, each ending with `;` at the end of a line (a `;` inside a line,
+    as in a trigger's body, does not end it). A comment `-- only postgres` (or `sqlite`) before
+    a statement keeps it to that database."""
+    statements: list[str] = []
+    only: dict[int, str] = {}
+    lines: list[str] = []
+    for line in path.read_text().splitlines():
+        marker = _ONLY.match(line)
+        if marker:
+            only[len(statements)] = marker.group(1)
+        if line.lstrip().startswith("--"):
+            continue
+        lines.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append("\n".join(lines).strip().removesuffix(";").strip())
+            lines = []
+    if "\n".join(lines).strip():
+        statements.append("\n".join(lines).strip())
+    return statements, only
 
 
 async def migrate(db: Database, clock=time.time) -> list[int]:
@@ -57,8 +77,9 @@ async def migrate(db: Database, clock=time.time) -> list[int]:
         if migration.version in done:
             continue
         async with db.transaction() as tx:
-            for statement in migration.statements:
-                await tx.execute(statement)
+            for number, statement in enumerate(migration.statements):
+                if migration.only.get(number, db.dialect) == db.dialect:
+                    await tx.execute(statement)
             await tx.execute(
                 "INSERT INTO orchestrate_schema_version (version, name, applied_at)"
                 " VALUES (%(version)s, %(name)s, %(now)s)",

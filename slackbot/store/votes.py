@@ -27,7 +27,7 @@ class VotesMixin(StoreBase):
             {"run_id": run.run_id, "step": step},
         )
         for review in map(Review.from_row, rows):
-            rule = self.rules.match(run.graph, review.kind, review.request)
+            rule = self.rules.match(self.graph_names(run.graph), review.kind, review.request)
             if rule is None:
                 continue
             await tx.execute(

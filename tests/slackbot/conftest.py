@@ -9,6 +9,7 @@ import pytest
 
 from slackbot.demo import script
 from slackbot.demo.slack_emulator import SlackEmulator
+from slackbot.rules import load_rules
 from slackbot.server import running_app
 from slackbot.settings import Settings
 
@@ -63,6 +64,30 @@ async def app(slack, llm_server, database):
     settings = app_settings(slack, llm_server, database_url=database_url, data_dir=data_dir)
     async with started(settings, slack) as running:
         yield running
+
+
+@pytest.fixture
+def ruled_app(slack, llm_server, database, monkeypatch, tmp_path):
+    """Start the app hosting `spec` under the rules file `toml`."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    database_url, data_dir = database
+
+    def make(toml: str, spec: str = "graphs.examples.agent:make_graph", **overrides):
+        path = tmp_path / "rules.toml"
+        path.write_text(toml)
+        settings = app_settings(
+            slack,
+            llm_server,
+            database_url=database_url,
+            data_dir=data_dir,
+            graph_spec=spec,
+            rules=load_rules(path),
+            **overrides,
+        )
+        return started(settings, slack)
+
+    return make
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import graphs.examples
 from graphs.examples import agent
 from slackbot.rules import load_rules
@@ -24,30 +22,6 @@ from tests.slackbot.test_own_graph import buttons, fill, form, next_open, press,
 EXAMPLES = str(Path(graphs.examples.__file__).parent / "langgraph.json")
 ROOT = Path(__file__).parents[2]
 EMAIL = {"to": "ana@example.com", "subject": "Launch", "body": "It ships on Friday."}
-
-
-@pytest.fixture
-def ruled_app(slack, llm_server, database, monkeypatch, tmp_path):
-    """Start the app hosting `spec` under the rules file `toml`."""
-    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "test")
-    database_url, data_dir = database
-
-    def make(toml: str, spec: str = "graphs.examples.agent:make_graph", **overrides):
-        path = tmp_path / "rules.toml"
-        path.write_text(toml)
-        settings = app_settings(
-            slack,
-            llm_server,
-            database_url=database_url,
-            data_dir=data_dir,
-            graph_spec=spec,
-            rules=load_rules(path),
-            **overrides,
-        )
-        return started(settings, slack)
-
-    return make
 
 
 async def notice(slack, count: int) -> str:
@@ -189,7 +163,7 @@ async def test_routing_by_value_to_another_channel(slack, llm_server, ruled_app)
         await press(slack, elsewhere, "yes", user=BEN)
         assert "Paid 5,000.00 EUR" in await result(slack, big)
         told = [m.text for m in slack.thread(CHANNEL, big.ts) if "in #approvals by" in m.text]
-        assert told == ["✅ Approved in #approvals by <@UBEN>"]
+        assert told == ["✅ Approved in #approvals by Ben"]
 
 
 TICKET = {"title": "Flaky login test", "priority": "normal", "description": "Seen twice"}
@@ -271,7 +245,7 @@ escalate_to = ["@leads"]
 
 
 async def test_reminders_mention_the_rules_approvers_then_escalation_lets_leads_answer(
-    slack, llm_server, ruled_app
+    slack, llm_server, ruled_app, database
 ):
     slack.add_usergroup("S0LEADS", "leads", "Leads", EVE)
     agent.CALLS.clear()
@@ -302,6 +276,21 @@ async def test_reminders_mention_the_rules_approvers_then_escalation_lets_leads_
         await press(slack, review, "Approve", user=EVE)  # now a lead may answer
         await result(slack, root)
     assert agent.CALLS == [{"tool": "send_email", "args": EMAIL}]
+    for output in ("jsonl", "csv"):
+        printed = audit_cli(database, "--format", output).stdout
+        records = (
+            [json.loads(line) for line in printed.splitlines()]
+            if output == "jsonl"
+            else [r | {"detail": json.loads(r["detail"] or "null")}
+                  for r in csv.DictReader(io.StringIO(printed))]
+        )  # fmt: skip
+        assert [(r["action"], r["actor"] or None) for r in records] == [
+            ("refused", EVE),
+            ("escalated", None),
+            ("answer", EVE),
+        ]
+        assert records[1]["detail"] == {"escalate_to": ["@leads"]}
+        assert records[1]["rule"] == "emails"
 
 
 RACE = f"""
@@ -344,3 +333,73 @@ async def test_two_replicas_racing_the_last_two_votes_resume_once(
         await second.services.orchestrator.wait_idle()
     assert agent.CALLS == [{"tool": "send_email", "args": EMAIL}]  # resumed exactly once
     assert "3 of 3 approvals" in block_text(review)
+
+
+BY_ATTR = f"""
+[[rule]]
+name = "by attr"
+graph = "make_graph"
+approvers = ["{BEN}"]
+"""
+
+
+async def test_a_rule_names_a_path_attr_graph_by_its_attr(slack, llm_server, ruled_app, database):
+    """`graphs/examples/agent.py:make_graph` is named "agent" (its file) by /orchestrate; a
+    rule's `graph` may give its attr too."""
+    agent.CALLS.clear()
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+    async with ruled_app(BY_ATTR, spec="./graphs/examples/agent.py:make_graph"):
+        root = await start(slack, "email Ana about the launch")
+        review = await next_open(slack, root)
+        await press(slack, review, "Approve", user=ANA)  # the rule names Ben only
+        assert "Only the approvers" in await notice(slack, 1)
+        await press(slack, review, "Approve", user=BEN)
+        await result(slack, root)
+    records = [json.loads(line) for line in audit_cli(database).stdout.splitlines()]
+    assert [(r["action"], r["graph"], r["rule"]) for r in records] == [
+        ("refused", "agent", "by attr"),
+        ("answer", "agent", "by attr"),
+    ]
+
+
+EXPIRING = f"""
+[[rule]]
+name = "emails"
+tool = "send_email"
+approvers = ["{ANA}", "{BEN}"]
+expire_after = "2h"
+"""
+
+
+async def test_a_rules_expire_after_overrides_the_app_wide_one_and_audit_prints_expiry_and_cancel(
+    slack, llm_server, ruled_app, database
+):
+    clock = Clock()
+    async with ruled_app(EXPIRING, expire_after=24 * HOUR) as app:
+        app.services.store.clock = clock
+        llm_server.script_tool_calls([("send_email", EMAIL)])
+        email = await start(slack, "email Ana about the launch")
+        ruled = await next_open(slack, email)
+        llm_server.script_tool_calls([("create_ticket", TICKET)])
+        ticket = await start(slack, "open a ticket for the flaky login test", user=BEN)
+        unruled = await next_open(slack, ticket)
+
+        clock.ahead = 2 * HOUR + 5  # the rule's 2h, not the app's 24h
+        await app.services.orchestrator.run_due_work()
+        await slack.wait_for(lambda: "Expired" in block_text(ruled))
+        assert "Approve" in buttons(unruled) and "Expired" not in block_text(unruled)
+        await press(slack, ticket, "Cancel", user=BEN)
+        await slack.wait_for(lambda: "Cancelled by <@UBEN>" in block_text(unruled))
+
+    done = audit_cli(database)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    summary = [(r["action"], r["actor"], r["rule"]) for r in records]
+    assert summary == [("expired", None, "emails"), ("cancelled", BEN, None)]
+    assert records[0]["shown"]["action"]["args"] == EMAIL  # what nobody answered
+    assert records[0]["run_id"] != records[1]["run_id"]
+    rows = list(csv.DictReader(io.StringIO(audit_cli(database, "--format", "csv").stdout)))
+    assert [(r["action"], r["actor"], r["rule"]) for r in rows] == [
+        ("expired", "", "emails"),
+        ("cancelled", BEN, ""),
+    ]
