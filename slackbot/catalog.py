@@ -177,17 +177,19 @@ async def load_catalog(
     cwd: Path | None = None,
     *,
     remote: RemoteSource | None = None,
+    with_builtin: bool = False,
 ) -> Catalog:
     """The hosted graphs; raises GraphLoadError with one line when a spec gives no graph.
 
     With `remote` (LANGGRAPH_URL), the one graph of that server it names: nothing runs here,
-    and a server that cannot be reached now is waited for (RemoteCatalog)."""
+    and a server that cannot be reached now is waited for (RemoteCatalog). `with_builtin`
+    (the demo): the built-in graph first, the default, and the spec's graphs after it."""
     if remote is not None:
         return await RemoteCatalog.open(remote)
     assert checkpointer is not None
     if not spec:
         return Catalog([builtin_graph(checkpointer, context)])
-    hosted = []
+    hosted = [builtin_graph(checkpointer, context)] if with_builtin else []
     for source in sources(spec, cwd or Path.cwd()):
         module, found = import_attr(source)
         graph = await compile_graph(source, found, checkpointer)

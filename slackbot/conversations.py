@@ -31,6 +31,7 @@ from slackbot.notices import (
 )
 from slackbot.orchestrator import Orchestrator
 from slackbot.prompts import suggested_prompts
+from slackbot.reviews.cancelled import can_go_on
 from slackbot.store import Run, Store
 from slackbot.store.messages import Heard, NewRun, Received, Said
 from slackbot.thread import SlackThread
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 WAIT_FOR_REVIEW = "I'll read this once the open review is answered"
 REFUSED_FOR_REVIEW = WAIT_FOR_REVIEW + ": this message was not kept, send it again then."
 REFUSED_WHILE_BUSY = "I'm still answering your last message: send this one again once I have."
+CANNOT_GO_ON = (
+    "This conversation was cancelled at a question only an answer can settle, so it cannot go"
+    " on: a new message to me outside this thread starts a new one."
+)
 THREAD_MESSAGES = 19  # a mention inside a thread carries its root and the latest 19 messages
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -102,7 +107,6 @@ class Conversations:
         self.limits = limits
         self.every_reply = follow_ups == "all"
         self.reject = double_text == "reject"
-        self._names: dict[str, str] = {}
 
     async def heard(
         self,
@@ -141,6 +145,7 @@ class Conversations:
                 every_reply=self.every_reply,
                 reject=self.reject,
                 may_answer=not self.approvers or message.user_id in self.approvers,
+                goes_on=can_go_on,
             )
         except Exception as error:
             log.exception("could not store a message")
@@ -171,6 +176,8 @@ class Conversations:
         elif heard == Heard.REFUSED and run:
             refusal = REFUSED_FOR_REVIEW if run.status == "waiting" else REFUSED_WHILE_BUSY
             await self._tell(said, refusal)
+        elif heard == Heard.OVER:
+            await self._tell(said, CANNOT_GO_ON)
         elif heard == Heard.ANSWER and received.decision:
             await self.orchestrator.answered_in_thread(said.channel_id, said.ts, received.decision)
 
@@ -232,15 +239,7 @@ class Conversations:
         user = message.get("user")
         if not isinstance(user, str) or message.get("bot_id"):
             return str(message.get("username") or "app")
-        if user not in self._names:
-            try:
-                info = (await self.thread.client.users_info(user=user)).get("user") or {}
-                profile = info.get("profile") or {}
-                name = profile.get("display_name") or info.get("real_name") or info.get("name")
-            except SlackApiError:
-                name = None
-            self._names[user] = str(name or user)
-        return self._names[user]
+        return await self.thread.name_of(user)
 
     async def suggest_prompts(self, channel_id: str) -> None:
         """The Messages tab was opened: pin the suggested prompts to it (no thread_ts, as

@@ -30,9 +30,10 @@ from slackbot.live import Live
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import describe, is_transient_fault
+from slackbot.reviews.cancelled import cancelled_answer
 from slackbot.reviews.refusals import readable_error, refused_reviews
 from slackbot.steps import Resumption, resumption, resumption_of, step_requests
-from slackbot.store import LeaseLost, Review, Run, StepRequest, Store
+from slackbot.store import LeaseLost, Review, ReviewStatus, Run, StepRequest, Store
 from slackbot.thread import SUMMARY_EVENT, SlackThread
 from slackbot.turns import hand_over
 
@@ -232,7 +233,7 @@ class Driver:
                 state = await engine.state(run_id)
             requests = step_requests(state)
             if requests:
-                answers = await self.store.decided_answers(run_id) if read else {}
+                answers = await self._answers(run) if read else {}
                 if any(r.key in answers for r in requests):  # answered before a crash
                     state = await self._resume(engine, run, resumption(state, answers))
                     continue
@@ -251,6 +252,18 @@ class Driver:
                 await _settled(shown)
                 return await self._finish(run, graph, state.values, recovering)
         raise RuntimeError("the graph made no progress")
+
+    async def _answers(self, run: Run) -> dict[str, Any]:
+        """The run's stored answers; and for the reviews a Cancel closed in a conversation
+        that goes on (it runs again), the answers that tell the graph they were cancelled."""
+        answers = await self.store.decided_answers(run.run_id)
+        for review in await self.store.step_reviews(run.run_id, run.step):
+            if review.status == ReviewStatus.CANCELLED and review.decided_by:
+                by = await self.thread.name_of(review.decided_by)
+                answer = cancelled_answer(review, by)
+                if answer is not None:
+                    answers[review.interrupt_id] = answer
+        return answers
 
     async def _resume(self, engine: Engine, run: Run, how: Resumption) -> GraphState | None:
         self.metrics.step_resuming(run.run_id)

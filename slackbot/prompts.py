@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slackbot.catalog import Catalog
+from slackbot.catalog import BUILTIN_EXAMPLE, Catalog
 from slackbot.safe_text import clip
 
 MAX_PROMPTS = 4  # Slack shows at most four
@@ -28,7 +28,8 @@ def suggested_prompts(catalog: Catalog) -> list[dict[str, Any]]:
         return [{"title": clip(text, TITLE_CHARS), "message": text} for text in found]
     prompts = []
     for graph in graphs[:MAX_PROMPTS]:
-        example = next(iter(examples(graph.description)), "") or DEFAULT
+        found = [BUILTIN_EXAMPLE] if graph.builtin else examples(graph.description)
+        example = next(iter(found), "") or DEFAULT
         about = " ".join(graph.description.split()) or example
         prompts.append(
             {
@@ -37,3 +38,14 @@ def suggested_prompts(catalog: Catalog) -> list[dict[str, Any]]:
             }
         )
     return prompts
+
+
+def talk_example(catalog: Catalog) -> str | None:
+    """How a person would mention the app to talk to its first conversational graph (the
+    demo page's hint), or None when no hosted graph takes `messages`."""
+    for graph in catalog.graphs.values():
+        if graph.inputs.messages:
+            name = f"{graph.name} " if len(catalog.graphs) > 1 else ""
+            example = next(iter(examples(graph.description)), "") or DEFAULT
+            return f"@Orchestrator {name}{example}"
+    return None

@@ -93,7 +93,12 @@ async def open_catalog(
 ) -> AsyncIterator[Catalog]:
     """The graphs to host: run here with our checkpointer and LLM, or on a LangGraph server."""
     if not settings.remote:
-        yield await load_catalog(settings.graph_spec, checkpointer, run_context(settings))
+        yield await load_catalog(
+            settings.graph_spec,
+            checkpointer,
+            run_context(settings),
+            with_builtin=settings.with_builtin,
+        )
         return
     assert settings.langgraph_url
     # api_key=None (unset) keeps the SDK from reading a key from the environment on its own.

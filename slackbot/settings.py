@@ -84,6 +84,7 @@ class Settings:
     openai_model: str = DEFAULT_MODEL
     approvers: frozenset[str] = frozenset()
     graph_spec: str | None = None  # ORCHESTRATE_GRAPH: which graph(s) to host; None = built-in
+    with_builtin: bool = False  # the demo: the built-in graph too, first (no setting)
     # LANGGRAPH_URL: drive a graph on this LangGraph server instead of running one here.
     langgraph_url: str | None = None
     langgraph_assistant_id: str | None = None  # an assistant id or graph id on that server

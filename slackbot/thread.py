@@ -54,11 +54,25 @@ class SlackThread:
         self._root_settles: dict[str, list[Callable[[], Awaitable[None]]]] = {}
         self._links: dict[tuple[str, str], str] = {}  # (channel, ts) → permalink: never changes
         self.routing: Routing | None = None  # ORCHESTRATE_RULES: reviews posted elsewhere
+        self._names: dict[str, str] = {}  # user id → the name people know them by
 
     async def close(self) -> None:
         for timer in self._root_timers.values():
             timer.cancel()
         await asyncio.gather(*self._root_timers.values(), return_exceptions=True)
+
+    async def name_of(self, user: str) -> str:
+        """A person's display name (for text a graph reads, never a mention); their id when
+        Slack does not say."""
+        if user not in self._names:
+            try:
+                info = (await self.client.users_info(user=user)).get("user") or {}
+                profile = info.get("profile") or {}
+                name = profile.get("display_name") or info.get("real_name") or info.get("name")
+            except SlackApiError:
+                name = None
+            self._names[user] = str(name or user)
+        return self._names[user]
 
     async def post_root(self, run: Run) -> str:
         # A conversation's progress message is the app's first reply to the person's message.

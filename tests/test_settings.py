@@ -146,3 +146,21 @@ def test_entry_point_reads_the_env_file_of_the_working_directory(tmp_path):
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "PORT must be between" in line and "SLACK_BOT_TOKEN" not in line, line
+
+
+def test_follow_ups_and_double_texting_default_and_read_any_case():
+    settings = Settings.from_env(HTTP_ENV)
+    assert (settings.follow_ups, settings.double_text) == ("mention", "queue")
+    chosen = {"ORCHESTRATE_FOLLOW_UPS": " ALL ", "ORCHESTRATE_DOUBLE_TEXT": "Reject"}
+    settings = Settings.from_env(HTTP_ENV | chosen)
+    assert (settings.follow_ups, settings.double_text) == ("all", "reject")
+
+
+def test_unknown_follow_ups_and_double_texting_are_named_in_one_line():
+    wrong = {"ORCHESTRATE_FOLLOW_UPS": "everything", "ORCHESTRATE_DOUBLE_TEXT": "interrupt"}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(HTTP_ENV | wrong)
+    line = str(raised.value)
+    assert "\n" not in line
+    assert "ORCHESTRATE_FOLLOW_UPS must be mention or all, got 'everything'" in line
+    assert "ORCHESTRATE_DOUBLE_TEXT must be queue or reject, got 'interrupt'" in line

@@ -3,7 +3,9 @@
 The LLM is an offline stand-in unless OPENAI_API_KEY looks real: sk-… and over 20 characters
 (any shape when OPENAI_BASE_URL is set), without placeholder words such as your/key/here, dots
 or xxxxx. Ana is the only approver unless --anyone-approves; Ben can start runs and chat in
-threads. `--script` plays a short session as Ana and Ben and prints the thread, then exits.
+threads. Without --graph the demo hosts the built-in graph (the default for /orchestrate) and a
+chat agent (graphs/examples/chat.py) to talk to: mention @Orchestrator in #demo or write to it in
+its Messages tab. `--script` plays a short session as Ana and Ben and prints the thread, then exits.
 `--socket-mode` runs the app in Socket Mode: it connects to the emulator over a WebSocket.
 """
 
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from slackbot.demo.workspace import DemoWorkspace
 
+CHAT_AGENT = "graphs.examples.chat:make_graph"  # hosted beside the built-in graph by default
 APPROVER = "UANA"  # Ana; Ben (UBEN) is not an approver unless --anyone-approves
 STATE_FILE = "slack-emulator.json"  # the emulated channel, kept in --data-dir between sessions
 CLOSE_TIMEOUT = 2.0  # seconds Ctrl-C waits for the page and the app to close
@@ -68,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="host another graph: ./path/file.py:attr, package.module:attr or a langgraph.json, "
         "relative to the working directory (default: ORCHESTRATE_GRAPH if set, else the "
-        "built-in orchestration graph)",
+        "built-in orchestration graph and the chat agent of graphs/examples/chat.py)",
     )
     parser.add_argument(
         "--rules",
@@ -157,6 +160,7 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
     from slackbot.demo.transcript import thread_transcript
     from slackbot.demo.workspace import CHANNEL, NAMES, PEOPLE, DemoWorkspace
     from slackbot.engine.loading import GraphLoadError
+    from slackbot.prompts import talk_example
     from slackbot.rules import load_rules
     from slackbot.server import running_app
     from slackbot.settings import Settings
@@ -209,14 +213,17 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
             openai_base_url=base_url,
             openai_model=model,
             approvers=frozenset() if args.anyone_approves else frozenset({APPROVER}),
-            graph_spec=args.graph,
+            graph_spec=args.graph or CHAT_AGENT,
+            with_builtin=args.graph is None,
             rules=load_rules(args.rules),
             slack_app_token=workspace.app_token if args.socket_mode else None,
         )
         mode = " (the app in Socket Mode)" if args.socket_mode else ""
         async with running_app(settings, host="127.0.0.1") as app:
             workspace.app_url = app.url
-            workspace.example = app.services.orchestrator.catalog.example_command()
+            catalog = app.services.orchestrator.catalog
+            workspace.example = catalog.example_command()
+            workspace.talk_example = talk_example(catalog)
             if args.script:
                 ana, ben = list(PEOPLE)
                 try:
@@ -240,7 +247,10 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
                 "anyone may approve" if args.anyone_approves else "Ana approves, Ben may not"
             )
             print(f"\n  Offline demo ready{mode}, using {llm.name}; {approvers}.")
-            print(f"  Open {workspace.page_url} and type /orchestrate <topic>.  Ctrl-C stops.\n")
+            print(f"  Open {workspace.page_url} and type /orchestrate <topic>.  Ctrl-C stops.")
+            if workspace.talk_example:
+                print(f"  Or talk to an agent: {workspace.talk_example}")
+            print(flush=True)
             sys.stdout.flush()  # for a terminal that is a pipe (tee, a test)
             await stop_requested()
             print("  Stopping…", flush=True)

@@ -32,6 +32,7 @@ from slackbot.demo.stand_in_tools import (
     ToolCall,
     ToolCalls,
     shorten,
+    stand_in_recall,
     stand_in_tool_calls,
     stand_in_tool_report,
 )
@@ -297,7 +298,8 @@ def stand_in_answer(body: dict[str, Any]) -> Answer:
             if calls:
                 return ToolCalls(tuple(calls))
             names = ", ".join(tool["function"]["name"] for tool in tools)
-            return f"Tell me what to do: I can use {names}."
+            offer = f"Tell me what to do: I can use {names}."
+            return " ".join(filter(None, [stand_in_recall(messages), offer]))
     return stand_in_content(body)
 
 

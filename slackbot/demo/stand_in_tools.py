@@ -181,6 +181,10 @@ _STOP_WORDS = {"the", "and", "for", "get", "set", "run", "use", "tool", "with", 
 _FROM = re.compile(r"\bfrom\s+([A-Z][\w-]*(?:\s+[A-Z][\w-]*)*|[\w-]+)")
 _TO = re.compile(r"\bto\s+([A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_IN = re.compile(r"\b(?:in|at|for)\s+([A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)")
+_ASKED_TO_KEEP = re.compile(
+    r"^(?:please\s+)?(?:note|remember|save(?:\s+a\s+note)?)\s+(?:that\s+)?", re.I
+)
 _WHEN = re.compile(
     r"\b(?:today|tomorrow|tonight|next\s+\w+|(?:mon|tues|wednes|thurs|fri|satur|sun)day|"
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2})?)\b",
@@ -266,7 +270,22 @@ def _text_for(name: str, schema: dict[str, Any], clause: str) -> str:
         return found.group(1)
     if says("destination", "to", "target", "arrival") and (found := _TO.search(clause)):
         return found.group(1)
-    return shorten(clause, schema.get("maxLength") or TOPIC_CHARS)
+    if says("city", "place", "location", "where") and (found := _IN.search(clause)):
+        return found.group(1)
+    kept = _ASKED_TO_KEEP.sub("", clause.strip()).rstrip(".!?")  # "note that X" → "X"
+    return shorten(kept or clause, schema.get("maxLength") or TOPIC_CHARS)
+
+
+def stand_in_recall(messages: Sequence[dict[str, Any]]) -> str | None:
+    """For a message that asks for no tool in a conversation with earlier turns: what was
+    asked before and what the tools said, so a follow-up shows the model remembers."""
+    users = [_text(m.get("content")) for m in messages if m["role"] == "user"]
+    if len(users) < 2:
+        return None
+    asked = ", ".join(f"“{shorten(text)}”" for text in users[:-1])
+    results = [f"“{shorten(_text(m.get('content')))}”" for m in messages if m["role"] == "tool"]
+    heard = f" The tools said: {', '.join(results)}." if results else ""
+    return f"Earlier in this conversation you asked: {asked}.{heard}"
 
 
 def stand_in_tool_report(messages: Sequence[dict[str, Any]]) -> str:

@@ -38,9 +38,27 @@ class TalkMixin:
     ) -> Any:
         """`user` posts `@app <text>` (in the thread `thread_ts`, if given): the `app_mention`
         event, then the same post as a `message` event, as Slack sends both."""
-        message = self.post_as_person(user, channel, f"{BOT_MENTION} {text}", thread_ts)  # type: ignore[attr-defined]
-        await self.deliver_event(self._event(message, "app_mention"), url=url)
-        if as_message_too:
+        text = f"{BOT_MENTION} {text}"
+        return await self.say(user, channel, text, thread_ts=thread_ts, url=url,
+                              as_message_too=as_message_too)  # fmt: skip
+
+    async def say(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        as_message_too: bool = True,
+        url: str | None = None,
+    ) -> Any:
+        """`user` posts `text` in a channel (or its thread): a text that mentions the app
+        (`<@UORCHBOT>`) comes as `app_mention` first, and every post as a `message` event."""
+        message = self.post_as_person(user, channel, text, thread_ts)  # type: ignore[attr-defined]
+        mentioned = BOT_MENTION in text
+        if mentioned:
+            await self.deliver_event(self._event(message, "app_mention"), url=url)
+        if as_message_too or not mentioned:
             await self.deliver_event(self._event(message, "message", "channel"), url=url)
         return message
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from slackbot.demo.slack_emulator import BOT_USER_ID, Message, SlackEmulator
+from slackbot.demo.talk import BOT_MENTION, dm_channel
 
 CHANNEL = "CDEMO"
 PEOPLE = {"UANA": "ana", "UBEN": "ben"}
@@ -21,6 +23,7 @@ STATIC = Path(__file__).parent / "static"
 LONG_POLL_SECONDS = 25.0
 SAVE_DELAY = 0.2  # seconds: changes are saved at most this often
 NOTICES_SENT = 50  # the page shows a few of the newest; older ones have expired anyway
+_AT_APP = re.compile(r"(?<![\w<])@orchestrator\b", re.I)  # how a person types a mention
 
 
 class DemoWorkspace(SlackEmulator):
@@ -33,8 +36,11 @@ class DemoWorkspace(SlackEmulator):
     def __init__(self, *, state_file: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_channel(CHANNEL, *PEOPLE)
+        for user in PEOPLE:  # each person's DM with the app: its Messages tab
+            self.add_channel(dm_channel(user), user)
         self.notices: list[dict[str, Any]] = []  # ephemeral answers, as the page shows them
         self.example = "/orchestrate a launch plan for the Berlin office"  # the page's hint
+        self.talk_example: str | None = None  # a mention that starts a conversation, if any
         self.state_file = state_file
         self._save_timer: asyncio.TimerHandle | None = None
         if state_file and state_file.exists():
@@ -91,6 +97,9 @@ class DemoWorkspace(SlackEmulator):
         app.router.add_post("/ui/submit", self._submit)
         app.router.add_post("/ui/close", self._close_view)
         app.router.add_post("/ui/home", self._open_home)
+        app.router.add_post("/ui/messages", self._open_messages)
+        app.router.add_post("/ui/say", self._say)
+        app.router.add_post("/ui/dm", self._dm)
 
     @property
     def page_url(self) -> str:
@@ -118,9 +127,7 @@ class DemoWorkspace(SlackEmulator):
 
     async def _state(self, request: web.Request) -> web.Response:
         await self.wait_version(int(request.query.get("since", "-1")), LONG_POLL_SECONDS)
-        messages = sorted(
-            (m for m in self.messages.values() if m.channel == CHANNEL), key=lambda m: float(m.ts)
-        )
+        messages = self._shown(CHANNEL)
         return web.json_response(
             {
                 "version": self.version,
@@ -128,13 +135,22 @@ class DemoWorkspace(SlackEmulator):
                 "channel": {"id": CHANNEL, "name": "demo"},
                 "names": NAMES,
                 "people": PEOPLE,
-                "messages": [m.as_slack() | {"edited": m.edited} for m in messages],
+                "messages": messages,
                 "notices": self.notices[-NOTICES_SENT:],
                 "example": self.example,
+                "talk_example": self.talk_example,
                 "views": {user: self.open_views(user) for user in PEOPLE},
                 "homes": {user: self.homes.get(user) for user in PEOPLE},
+                "dms": {user: self._shown(dm_channel(user)) for user in PEOPLE},
+                "prompts": {user: self.prompts.get(dm_channel(user)) for user in PEOPLE},
             }
         )
+
+    def _shown(self, channel: str) -> list[dict[str, Any]]:
+        found = sorted(
+            (m for m in self.messages.values() if m.channel == channel), key=lambda m: float(m.ts)
+        )
+        return [m.as_slack() | {"edited": m.edited} for m in found]
 
     async def _command(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -145,7 +161,7 @@ class DemoWorkspace(SlackEmulator):
 
     async def _click(self, request: web.Request) -> web.Response:
         body = await request.json()
-        message = self.messages.get((CHANNEL, body["ts"]))
+        message = self.messages.get((_where(body), body["ts"]))
         if message is None:
             return web.json_response({"error": "message_not_found"}, status=404)
         try:
@@ -156,9 +172,32 @@ class DemoWorkspace(SlackEmulator):
         return web.json_response({"status": status})
 
     async def _reply(self, request: web.Request) -> web.Response:
+        """A reply in a thread of #demo (a mention of the app comes as `app_mention` too) or of
+        the person's DM with the app (`message.im`)."""
         body = await request.json()
-        _, status = await self.reply(body["user"], CHANNEL, body["thread_ts"], body["text"])
-        return web.json_response({"status": status})
+        user, thread_ts, text = body["user"], body["thread_ts"], body["text"]
+        if _where(body) != CHANNEL:
+            await self.dm(user, text, thread_ts=thread_ts)
+        else:
+            await self.say(user, CHANNEL, _AT_APP.sub(BOT_MENTION, text), thread_ts=thread_ts)
+        return web.json_response({"status": 200})
+
+    async def _say(self, request: web.Request) -> web.Response:
+        """A post in #demo that mentions the app (`@Orchestrator …`)."""
+        body = await request.json()
+        await self.say(body["user"], CHANNEL, _AT_APP.sub(BOT_MENTION, body["text"]))
+        return web.json_response({"status": 200})
+
+    async def _dm(self, request: web.Request) -> web.Response:
+        """A new message in the app's Messages tab (typed, or a suggested prompt clicked)."""
+        body = await request.json()
+        await self.dm(body["user"], body["text"])
+        return web.json_response({"status": 200})
+
+    async def _open_messages(self, request: web.Request) -> web.Response:
+        """The person opens the app's Messages tab: `app_home_opened` with tab `messages`."""
+        body = await request.json()
+        return web.json_response({"status": await self.open_home(body["user"], tab="messages")})
 
     async def _submit(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -182,6 +221,12 @@ class DemoWorkspace(SlackEmulator):
         except LookupError as error:
             return web.json_response({"error": str(error)}, status=409)
         return web.json_response({"status": 200})
+
+
+def _where(body: dict[str, Any]) -> str:
+    """The channel the page acted in: #demo, or the person's own DM with the app."""
+    asked = body.get("channel") or CHANNEL
+    return asked if asked == dm_channel(body["user"]) else CHANNEL
 
 
 def _button_as_shown(body: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -27,6 +27,7 @@ class Heard(StrEnum):
     WAITING = "waiting"  # a review waits: this one runs after it is answered
     REFUSED = "refused"  # a busy conversation with ORCHESTRATE_DOUBLE_TEXT=reject
     ANSWER = "answer"  # the answer to an open free-text question (`decision`)
+    OVER = "over"  # a cancelled conversation whose open question nothing else can answer
     TOO_MANY = "too_many"  # a new run would pass a run limit (`limit`)
     UNUSABLE = "unusable"  # it would start a run, but its text cannot be an input
 
@@ -86,10 +87,13 @@ class MessagesMixin(RunsMixin, AnswersMixin):
         every_reply: bool = False,
         reject: bool = False,
         may_answer: bool = True,
+        goes_on: Callable[[Sequence[Review]], bool] = lambda step: False,
     ) -> Received:
         """Store `said` and decide what it is, in one transaction. `addressed`: a mention, or a
         DM; `new_run`: what it starts when it starts a run (None: it cannot); `conversational`:
-        the graphs whose follow-ups are turns; `every_reply`: ORCHESTRATE_FOLLOW_UPS=all."""
+        the graphs whose follow-ups are turns; `every_reply`: ORCHESTRATE_FOLLOW_UPS=all;
+        `goes_on`: whether a cancelled step's reviews can tell the graph they were cancelled
+        (then the conversation goes on after them)."""
         async with self.db.transaction() as tx:
             if not await self._keep(tx, said):  # a second delivery waits for the first here
                 return Received(Heard.DUPLICATE)
@@ -110,7 +114,8 @@ class MessagesMixin(RunsMixin, AnswersMixin):
                     return Received(Heard.ANSWER, run, decision)
             talking = run is not None and run.graph in conversational
             live = run is not None and run.status in (RunStatus.RUNNING, RunStatus.WAITING)
-            if not live and not (talking and run and run.status == RunStatus.DONE):
+            over = (RunStatus.DONE, RunStatus.CANCELLED)  # a conversation goes on after these
+            if not live and not (talking and run and run.status in over):
                 # No run here, or one that is over and cannot go on: a mention starts one.
                 if not addressed:
                     return await self._ignore(tx, said)
@@ -121,6 +126,8 @@ class MessagesMixin(RunsMixin, AnswersMixin):
             assert run is not None
             if not talking or not (addressed or every_reply):
                 return await self._ignore(tx, said)
+            if run.status == RunStatus.CANCELLED:
+                return await self._after_cancel(tx, said, run, goes_on)
             if run.status == RunStatus.DONE:
                 await self._mark(tx, said, run.run_id, "current")
                 return Received(Heard.TURN, await self._next_turn(tx, run.run_id, said.ts))
@@ -223,11 +230,39 @@ class MessagesMixin(RunsMixin, AnswersMixin):
         )
         return Received(Heard.IGNORED)
 
+    async def _after_cancel(
+        self, tx: Tx, said: Said, run: Run, goes_on: Callable[[Sequence[Review]], bool]
+    ) -> Received:
+        """A message after a Cancel. When the Cancel closed reviews the graph still waits
+        for, the run first answers them as cancelled (the driver does, from the cancelled
+        reviews) and this message waits its turn; when nothing can tell the graph, the
+        conversation is over. Else (cancelled after a failure) it is the next turn."""
+        cancelled = [r for r in await self._step(tx, run) if r.status == ReviewStatus.CANCELLED]
+        if not cancelled:
+            await self._mark(tx, said, run.run_id, "current")
+            return Received(Heard.TURN, await self._next_turn(tx, run.run_id, said.ts))
+        if not goes_on(cancelled):
+            await self._mark(tx, said, run.run_id, "refused")
+            return Received(Heard.OVER, run)
+        await self._mark(tx, said, run.run_id, "queued")
+        now = self.clock()
+        row = await tx.fetchone(
+            "UPDATE orchestrate_runs SET status = 'running', phase = 'planning', turn_ts = NULL,"
+            " ended_by = NULL, summary_ts = NULL, error = NULL, lease_owner = %(owner)s,"
+            " lease_until = %(until)s, updated_at = %(now)s WHERE run_id = %(run_id)s"
+            " RETURNING *",
+            {"owner": self.owner, "until": now + self.lease_seconds, "now": now,
+             "run_id": run.run_id},
+        )  # fmt: skip
+        assert row is not None
+        return Received(Heard.TURN, Run.from_row(row))
+
     async def _next_turn(self, tx: Tx, run_id: str, ts: str, result: Any = None) -> Run:
         """The run works on the turn of message `ts` now, under this process's lease."""
         now = self.clock()
         row = await tx.fetchone(
             "UPDATE orchestrate_runs SET status = 'running', phase = 'planning', turn_ts = %(ts)s,"
+            " ended_by = NULL,"
             " summary_ts = NULL, error = NULL, result = %(result)s, lease_owner = %(owner)s,"
             " lease_until = %(until)s, updated_at = %(now)s WHERE run_id = %(run_id)s"
             " RETURNING *",

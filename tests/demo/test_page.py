@@ -1,6 +1,7 @@
 """The demo page in headless Chromium: it draws every block the app sends, asks a button's
 `confirm` first, keeps long text and private notices from hiding anything, and never folds a
-thread that still asks for a click."""
+thread that still asks for a click; a person talks to the demo's chat agent in the app's
+Messages tab and by mentioning it in #demo."""
 
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 from playwright.async_api import async_playwright, expect
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot import blocks
-from slackbot.demo.workspace import CHANNEL
+from slackbot.demo.__main__ import CHAT_AGENT
+from slackbot.demo.openai_server import OpenAIServer
+from slackbot.demo.workspace import CHANNEL, DemoWorkspace
+from slackbot.prompts import talk_example
 from slackbot.reviews import KINDS, kind_for
 from slackbot.reviews.tools import expand
+from slackbot.server import running_app
+from slackbot.settings import Settings
 from slackbot.store import Review, ReviewStatus, Run, RunStatus
 from tests.demo.stand_in_app import CHROMIUM, CHROMIUM_ARGS, notes_view, option
 
@@ -358,3 +365,99 @@ async def test_the_page_shows_modals_notices_and_folded_threads(workspace):
         await expect(notice).to_be_hidden()
         await browser.close()
     assert failed == []
+
+
+# -- talking to the demo's chat agent (the real app, the stand-in model) ------------------------
+
+
+@pytest.fixture
+async def talking_demo(tmp_path, monkeypatch):
+    """The demo as `python -m slackbot.demo` hosts it: the built-in graph and the chat agent,
+    the app over HTTP, the offline stand-in model (nothing scripted), Ana the approver."""
+    from graphs.examples import chat
+
+    chat.NOTES.clear()
+    demo, llm = DemoWorkspace(), OpenAIServer()
+    api_url, llm_url = await demo.start(), await llm.start()
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_url)  # the chat agent builds its own model
+    monkeypatch.setenv("OPENAI_API_KEY", "offline")
+    settings = Settings(
+        slack_bot_token=demo.bot_token,
+        slack_signing_secret=demo.signing_secret,
+        slack_api_url=api_url,
+        port=0,
+        data_dir=tmp_path,
+        openai_api_key="offline",
+        openai_base_url=llm_url,
+        approvers=frozenset({ANA}),
+        graph_spec=CHAT_AGENT,
+        with_builtin=True,
+    )
+    async with running_app(settings, host="127.0.0.1") as app:
+        demo.app_url = app.url
+        catalog = app.services.orchestrator.catalog
+        assert list(catalog.graphs) == ["orchestrate", "chat"] and catalog.default.builtin
+        demo.talk_example = talk_example(catalog)
+        yield demo, llm
+    await demo.close()
+    await llm.close()
+
+
+def thread_of(page, text: str):
+    """The thread under the top-level message that says `text`."""
+    root = page.locator(".msg", has_text=text).first
+    return root.locator("xpath=following-sibling::div[contains(@class, 'thread')][1]")
+
+
+async def test_the_messages_tab_shows_the_prompts_and_a_dm_is_a_conversation(talking_demo):
+    demo, llm = talking_demo
+    async with async_playwright() as playwright:
+        browser, page = await open_page(playwright, demo.page_url)
+        await page.get_by_role("tab", name="Messages").click()
+        prompts = page.locator(".prompt")
+        await expect(prompts).to_have_count(2)  # one per hosted graph, set by the app
+        await expect(prompts.nth(0)).to_contain_text("orchestrate:")
+        await prompts.filter(has_text="chat:").click()  # sent as a DM, as Slack does
+
+        thread = thread_of(page, "chat what time is it in Tokyo?")
+        await expect(thread.get_by_text("It is")).to_be_visible(timeout=20_000)
+        box = thread.locator("textarea")
+        await box.fill("what did I ask you before?")
+        await box.press("Enter")
+        recall = thread.get_by_text("Earlier in this conversation you asked")
+        await expect(recall).to_contain_text("“what time is it in Tokyo?”", timeout=20_000)
+        await browser.close()
+    call = demo.calls_to("assistant.threads.setSuggestedPrompts")[0]
+    assert call.args["channel_id"] == "DANA" and "thread_ts" not in call.args
+    assert [m.channel for m in demo.messages.values() if m.user == ANA] == ["DANA", "DANA"]
+    last = llm.requests[-1]["messages"]
+    assert [m["content"] for m in last if m["role"] == "user"] == [
+        "what time is it in Tokyo?",
+        "what did I ask you before?",
+    ]
+
+
+async def test_a_mention_in_demo_with_a_tool_approval_then_a_follow_up(talking_demo):
+    from graphs.examples import chat
+
+    demo, llm = talking_demo
+    async with async_playwright() as playwright:
+        browser, page = await open_page(playwright, demo.page_url)
+        await expect(page.locator("#composer-hint")).to_contain_text("@Orchestrator chat")
+        await page.fill("#composer", "@Orchestrator chat note that the Tokyo call is at 9")
+        await page.press("#composer", "Enter")
+
+        thread = thread_of(page, "note that the Tokyo call is at 9")
+        await thread.get_by_role("button", name="Approve").click(timeout=20_000)
+        await expect(thread.get_by_text("Saved the note")).to_be_visible(timeout=20_000)
+        box = thread.locator("textarea")
+        await box.fill("@Orchestrator what did I ask you before?")
+        await box.press("Enter")
+        recall = thread.get_by_text("Earlier in this conversation you asked")
+        await expect(recall).to_contain_text("the Tokyo call is at 9", timeout=20_000)
+        await browser.close()
+    assert chat.NOTES == ["the Tokyo call is at 9"]  # saved once, after Ana approved it
+    (mention,) = [m for m in demo.messages.values() if m.user == ANA and m.thread_ts]
+    assert mention.text == "<@UORCHBOT> what did I ask you before?"
+    roles = [m["role"] for m in llm.requests[-1]["messages"]]
+    assert roles == ["system", "user", "assistant", "tool", "assistant", "user"]

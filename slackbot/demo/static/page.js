@@ -3,12 +3,19 @@
 "use strict";
 const NOTICE_SECONDS = 30;  // an ephemeral notice shows this long (beside the channel, never over it)
 const NOTICES_SHOWN = 3;
-const COMPOSER_HINT = () => `Try <code>${esc(state.example || "/orchestrate <input>")}</code>. ` +
-  "Reviews arrive in the thread; answer them there.";  // the example fits the hosted graph
+const COMPOSER_HINT = () => tab === "messages" ?
+  "Write to the app, or click a suggested prompt: each message starts a conversation in its own " +
+  "thread; reply there to go on." :
+  `Try <code>${esc(state.example || "/orchestrate <input>")}</code>` +
+  (state.talk_example ? ` or mention the app: <code>${esc(state.talk_example)}</code>` : "") +
+  ". Reviews arrive in the thread; answer them there.";  // the examples fit the hosted graphs
+const PLACEHOLDERS = { channel: "Type /orchestrate <topic> or @Orchestrator <message> and press Enter",
+                       messages: "Message Orchestrator" };
+const APP = "UORCHBOT";
 
 let state = { version: -1, now: 0, names: {}, people: {}, messages: [], notices: [], views: {},
-              homes: {}, channel: {} };
-let tab = "channel";  // what the person looks at: the channel, or the app's Home tab
+              homes: {}, channel: {}, dms: {}, prompts: {} };
+let tab = "channel";  // what the person looks at: the channel, the app's Messages or Home tab
 let clockOffset = 0;  // server time minus this browser's, so notices expire on the server's clock
 const me = document.getElementById("me");
 const feed = document.getElementById("feed");
@@ -20,7 +27,7 @@ const foldChoice = {};  // root ts → true (folded) / false, when the person us
 const seenRunning = new Set();  // roots this page saw unfinished: they stay open when they finish
 
 function messageHtml(m) {
-  const bot = m.user === "UORCHBOT";
+  const bot = m.user === APP;
   const name = state.names[m.user] || m.user;
   const content = m.blocks && m.blocks.length ? m.blocks.map((b) => block(b, m)).join("")
                                               : `<div class="blk-section">${mrkdwn(m.text)}</div>`;
@@ -45,23 +52,27 @@ function folded(root, replies) {
   return foldChoice[root.ts] ?? !seenRunning.has(root.ts);
 }
 
-function threadHtml(root, replies, user) {
+function threadHtml(root, replies, user, channel) {
   const count = `${replies.length} repl${replies.length === 1 ? "y" : "ies"}`;
   if (folded(root, replies))
     return `<div class="thread" data-root="${root.ts}"><button class="toggle" data-toggle="${root.ts}" ` +
       `aria-expanded="false">▸ Show ${count} · finished</button></div>`;
   const toggle = finished(root, replies) ? `<button class="toggle" data-toggle="${root.ts}" aria-expanded="true">▾ Hide ${count}</button>` : "";
   return `<div class="thread" data-root="${root.ts}">${toggle}` + replies.map(messageHtml).join("") +
-    `<div class="reply"><textarea rows="1" data-thread="${root.ts}" placeholder="Reply in thread as ` +
-    `${esc(state.names[user] || user)}… (Enter sends, Shift+Enter for a new line)"></textarea>` +
-    `<button data-send="${root.ts}">Send</button></div></div>`;
+    `<div class="reply"><textarea rows="1" data-thread="${root.ts}" data-channel="${channel}" ` +
+    `placeholder="Reply in thread as ${esc(state.names[user] || user)}… (Enter sends, ` +
+    `Shift+Enter for a new line)"></textarea>` +
+    `<button data-send="${root.ts}" data-channel="${channel}">Send</button></div></div>`;
 }
 
 function render() {
   document.body.classList.toggle("on-home", tab === "home");
+  composer.placeholder = PLACEHOLDERS[tab] || "";
   for (const button of document.querySelectorAll("[data-tab]"))
     button.setAttribute("aria-selected", String(button.dataset.tab === tab));
-  if (tab === "home") renderHome(); else renderChannel();
+  if (tab === "home") renderHome();
+  else if (tab === "messages") renderThreads(state.dms[me.value] || [], dmChannel(me.value), promptsHtml());
+  else renderThreads(state.messages, state.channel.id, "");
   renderNotices();
   renderModal();
 }
@@ -73,13 +84,27 @@ function renderHome() {
     : `<div class="blk-context">Opening your Home tab…</div>`) + `</div>`;
 }
 
-function renderChannel() {
+function dmChannel(user) { return "D" + user.replace(/^U/, ""); }  // the app's DM with them
+
+// The Messages tab: the prompts the app pinned to it (assistant.threads.setSuggestedPrompts);
+// a click sends the prompt's message as a DM, as Slack does.
+function promptsHtml() {
+  const set = state.prompts[me.value];
+  if (!set) return `<div class="blk-context">The app has suggested no prompts yet.</div>`;
+  return `<div class="prompts" aria-label="Suggested prompts">${set.title ? `<b>${esc(set.title)}</b>` : ""}` +
+    set.prompts.map((p) => `<button class="prompt" data-prompt="${esc(p.message)}" title="${esc(p.message)}">` +
+                           `${esc(p.title)}</button>`).join("") + `</div>`;
+}
+
+// A channel, or the person's DM with the app: each top-level message with its thread.
+function renderThreads(messages, channel, top) {
   const user = me.value;
-  const html = [];
-  for (const root of state.messages.filter((m) => !m.thread_ts)) {
+  const html = [`<div data-channel="${channel}">`, top];
+  for (const root of messages.filter((m) => !m.thread_ts)) {
     html.push(messageHtml(root));
-    html.push(threadHtml(root, state.messages.filter((m) => m.thread_ts === root.ts), user));
+    html.push(threadHtml(root, messages.filter((m) => m.thread_ts === root.ts), user, channel));
   }
+  html.push("</div>");
   const atBottom = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 80;
   const active = document.activeElement;
   const focused = active && active.dataset && active.dataset.thread;
@@ -96,9 +121,12 @@ function renderChannel() {
 
 // Looking at the Home tab is what makes Slack send app_home_opened: the app publishes it.
 function show(which) {
+  const moved = which !== tab;
   tab = which;
   render();
+  if (moved && !composerHint.classList.contains("warn")) hint(COMPOSER_HINT(), false);
   if (tab === "home") post("/ui/home", {});
+  if (tab === "messages") post("/ui/messages", {});  // app_home_opened, tab "messages"
 }
 document.querySelector(".tabs").addEventListener("click", (event) => {
   const t = event.target.closest("[data-tab]");
@@ -225,13 +253,13 @@ async function post(path, body) {
   return response.json();
 }
 
-async function sendReply(threadTs) {
+async function sendReply(threadTs, channel) {
   const text = (drafts[threadTs] || "").trim();
   if (!text) return;
   drafts[threadTs] = "";
   const box = feed.querySelector(`textarea[data-thread="${threadTs}"]`);
   if (box) { box.value = ""; grow(box); }
-  await post("/ui/reply", { thread_ts: threadTs, text });
+  await post("/ui/reply", { thread_ts: threadTs, text, channel });
 }
 
 // Enter sends, Shift+Enter starts a new line (as in Slack); not while an IME is composing.
@@ -239,8 +267,10 @@ function isSend(event) { return event.key === "Enter" && !event.shiftKey && !eve
 
 function sendClick(t) {
   if (t.dataset.url) window.open(t.dataset.url, "_blank", "noopener");
+  const where = t.closest("[data-channel]");
   post("/ui/click", { ts: t.dataset.ts, action_id: t.dataset.action, value: t.dataset.value,
-                      block_id: t.dataset.block, text: t.dataset.text });
+                      block_id: t.dataset.block, text: t.dataset.text,
+                      channel: where ? where.dataset.channel : undefined });
 }
 
 // A button with `confirm` asks first, as Slack does; only "confirm" sends the click.
@@ -264,7 +294,8 @@ feed.addEventListener("click", (event) => {
   const t = event.target.closest("button");
   if (!t) return;
   if (t.dataset.action) { if (t.dataset.confirm) askFirst(t); else sendClick(t); }
-  if (t.dataset.send) sendReply(t.dataset.send);
+  if (t.dataset.send) sendReply(t.dataset.send, t.dataset.channel);
+  if (t.dataset.prompt) post("/ui/dm", { text: t.dataset.prompt });
   if (t.dataset.toggle) { foldChoice[t.dataset.toggle] = t.getAttribute("aria-expanded") === "true"; render(); }
 });
 feed.addEventListener("input", (event) => {
@@ -272,7 +303,10 @@ feed.addEventListener("input", (event) => {
   if (box.dataset.thread) { drafts[box.dataset.thread] = box.value; grow(box); }
 });
 feed.addEventListener("keydown", (event) => {
-  if (isSend(event) && event.target.dataset.thread) { event.preventDefault(); sendReply(event.target.dataset.thread); }
+  if (isSend(event) && event.target.dataset.thread) {
+    event.preventDefault();
+    sendReply(event.target.dataset.thread, event.target.dataset.channel);
+  }
 });
 
 function hint(html, warn) { composerHint.innerHTML = html; composerHint.classList.toggle("warn", warn); }
@@ -284,14 +318,18 @@ composer.addEventListener("keydown", async (event) => {
   const text = composer.value.trim();
   if (!text) return;
   const match = text.match(/^\/orchestrate(?:\s+([\s\S]*))?$/);
-  if (!match) {
-    hint("Only <code>/orchestrate &lt;topic&gt;</code> works here. To answer a review, reply in its " +
-         "thread with the box under it.", true);
+  const mention = /(^|[^\w<])@orchestrator\b/i.test(text);
+  if (tab === "channel" && !match && !mention) {
+    hint("Only <code>/orchestrate &lt;topic&gt;</code> or a message that mentions " +
+         "<code>@Orchestrator</code> works here. To answer a review, reply in its thread with " +
+         "the box under it.", true);
     return;
   }
   composer.value = "";
   grow(composer);
-  await post("/ui/command", { text: match[1] || "" });
+  if (tab === "messages") await post("/ui/dm", { text });
+  else if (match) await post("/ui/command", { text: match[1] || "" });
+  else await post("/ui/say", { text });
 });
 me.addEventListener("change", () => show(tab));
 
