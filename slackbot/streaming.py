@@ -272,14 +272,18 @@ class StreamWriter:
         if self._pump is not None:
             self._pump.cancel()
 
-    async def _write_whole(self, extra: list[dict[str, Any]] | None = None) -> None:
+    async def _write_whole(
+        self, extra: list[dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         self._pending = []
         if not self._ended_old and self.ts is not None:
             self._ended_old = True
             with contextlib.suppress(SlackApiError):  # it may have ended on its own
                 await self._call("chat.stopStream", channel=self.place.channel, ts=self.ts)
         shown = self.view.blocks() + (extra or [])
-        args = {"text": self.view.fallback_text(), "blocks": shown}
+        args: dict[str, Any] = {"text": self.view.fallback_text(), "blocks": shown}
+        if metadata:
+            args["metadata"] = metadata
         if self.ts is None:
             response = await self.client.chat_postMessage(
                 channel=self.place.channel, thread_ts=self.place.thread_ts, **args
@@ -291,8 +295,13 @@ class StreamWriter:
             await self.client.chat_update(channel=self.place.channel, ts=self.ts, **args)
         self._last_write = time.monotonic()
 
-    async def close(self, blocks: list[dict[str, Any]] | None = None) -> str | None:
-        """Send what is left and end the message; its ts (None: nothing was ever shown)."""
+    async def close(
+        self,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Send what is left and end the message, `blocks` shown after its content and
+        `metadata` on it (both for an answer); its ts (None: nothing was ever shown)."""
         self._closing = True
         self._more.set()
         if self._pump is not None:
@@ -301,18 +310,24 @@ class StreamWriter:
             if self.ts is None and self._pending:
                 await self._start()
             if self.mode == "stream" and self.ts is not None:
-                await self._stop(blocks)
-        if self.mode in ("post", "update") and (self._pending or self.ts is None or blocks):
-            await self._finish_whole(blocks)
+                await self._stop(blocks, metadata)
+        if self.mode in ("post", "update") and (
+            self._pending or self.ts is None or blocks or metadata
+        ):
+            await self._finish_whole(blocks, metadata)
         return self.ts
 
-    async def _stop(self, blocks: list[dict[str, Any]] | None) -> None:
+    async def _stop(
+        self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any] | None
+    ) -> None:
         for _attempt in range(5):
             args: dict[str, Any] = {"channel": self.place.channel, "ts": self.ts}
             if self._pending:
                 args["chunks"] = self._pending
             if blocks:
                 args["blocks"] = blocks
+            if metadata:
+                args["metadata"] = metadata
             try:
                 await self._call("chat.stopStream", **args)
                 self._pending = []
@@ -322,13 +337,15 @@ class StreamWriter:
                 if self.mode != "stream":
                     return
 
-    async def _finish_whole(self, blocks: list[dict[str, Any]] | None) -> None:
+    async def _finish_whole(
+        self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any] | None
+    ) -> None:
         if self.ts is not None:
             wait = self._last_write + self.update_every - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
         if self.view.text or self.view.tasks:
-            await self._write_whole(blocks)
+            await self._write_whole(blocks, metadata)
 
 
 def _merged(first: list[dict[str, Any]], then: list[dict[str, Any]]) -> list[dict[str, Any]]:
