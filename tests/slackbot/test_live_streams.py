@@ -81,9 +81,12 @@ async def test_the_built_in_run_shows_its_steps_as_a_plan(slack, app):
         lambda: (s := streams(slack, root.ts)) and not s[0][1].streaming and s[0]
     )
     assert stream.display == "plan" and stream.plan_title
-    titles = [t["title"] for t in stream.tasks.values()]
-    assert titles[0] == "plan"
-    assert stream.tasks[next(iter(stream.tasks))]["status"] == "complete"
+    shown = {t["title"]: t["status"] for t in stream.tasks.values()}
+    assert next(iter(shown)) == "plan" and shown["plan"] == "complete"
+    # then each worker: its draft written, its review waiting for people
+    for worker in ("researcher", "critic", "editor"):
+        assert shown[f"{worker}: draft"] == "complete"
+        assert shown[f"{worker}: review"] == "pending"
 
 
 def answers(slack, root_ts):
