@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from slackbot.demo.slack_emulator import BOT_USER_ID, Message, SlackEmulator
+from slackbot.demo.streams import feedback_action
 
 CHANNEL = "CDEMO"
 PEOPLE = {"UANA": "ana", "UBEN": "ben"}
@@ -133,6 +134,8 @@ class DemoWorkspace(SlackEmulator):
                 "example": self.example,
                 "views": {user: self.open_views(user) for user in PEOPLE},
                 "homes": {user: self.homes.get(user) for user in PEOPLE},
+                "streams": {ts: s.as_page() for (c, ts), s in self.streams.items() if c == CHANNEL},
+                "statuses": {ts: s for (c, ts), s in self.statuses.items() if c == CHANNEL and s},
             }
         )
 
@@ -150,8 +153,11 @@ class DemoWorkspace(SlackEmulator):
             return web.json_response({"error": "message_not_found"}, status=404)
         try:
             button, block_id = self.find_button(message, body["action_id"], body.get("value"))
-        except LookupError:  # gone since the page drew it (decided in another tab): Slack
-            button, block_id = _button_as_shown(body), body.get("block_id", "")  # still sends it
+        except LookupError:
+            try:  # a thumb of the feedback buttons under an answer
+                button, block_id = feedback_action(message, body.get("value") or "")
+            except LookupError:  # gone since the page drew it (decided in another tab): Slack
+                button, block_id = _button_as_shown(body), body.get("block_id", "")  # sends it
         status, _ = await self.click_button(body["user"], message, button, block_id)
         return web.json_response({"status": status})
 
