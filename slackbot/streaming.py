@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
 
-FIRST_FLUSH = 0.25  # seconds from a stream's first content to Slack
+FIRST_FLUSH = 0.2  # seconds from a stream's first content to Slack: within 250 ms, HTTP included
 FLUSH_CHARS = 256  # buffered text that is flushed without waiting
 UPDATE_EVERY = 1.0  # the fallback's chat.update pace, per message
 MAX_MARKDOWN = 12_000  # characters of markdown_text in one call
@@ -151,6 +151,7 @@ class StreamWriter:
         self._first_at: float | None = None
         self._last_write = 0.0
         self._pump: asyncio.Task | None = None
+        self._pacing = False  # the pump waits for the appends' budget
         self.abandoned = False
         self._ended_old = ts is None  # a message left streaming by a crash is stopped first
 
@@ -190,7 +191,9 @@ class StreamWriter:
                     if await self._wait(self._first_at or 0.0, self.first_flush):
                         await self._start()
                 elif self.mode == "stream":
+                    self._pacing = True  # nothing in flight: close() need not wait for it
                     await self.budget.take()
+                    self._pacing = False
                     if not self._closing:
                         await self._append()
                 elif self.mode in ("post", "update"):
@@ -305,7 +308,9 @@ class StreamWriter:
         self._closing = True
         self._more.set()
         if self._pump is not None:
-            await self._pump
+            if self._pacing:  # the stop carries what waits: it is not paced by the appends'
+                self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)  # its own cancel only
         if self.mode == "stream":
             if self.ts is None and self._pending:
                 await self._start()

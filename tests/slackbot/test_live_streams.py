@@ -4,9 +4,13 @@ status line; on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from graphs.examples import agent
+from slackbot.streaming import Budget, Place, StreamWriter
 from tests.slackbot.conftest import CHANNEL, is_answer, start_run
 from tests.slackbot.test_own_graph import next_open, press, result, start
 
@@ -169,3 +173,21 @@ async def test_the_app_stopped_mid_stream_finishes_that_same_message_after_resta
     assert [m.ts for m in answers(slack, root.ts)] == [cut.ts]  # one answer message, finished
     assert [m for m in slack.thread(CHANNEL, root.ts) if is_answer(m)] == [cut]
     assert len(slack.streams) == 1 and not stream.streaming
+
+
+async def test_an_answer_ends_without_waiting_for_the_appends_budget(slack):
+    """Appends are paced by one budget for all streams; the stop is not an append: an answer
+    whose stream waits for the budget ends at once, the rest of its text in the stop."""
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url + "/api/")
+    root = await client.chat_postMessage(channel=CHANNEL, text="question")
+    budget = Budget(per_minute=1, burst=1)  # one append, then one a minute
+    writer = StreamWriter(client, budget, Place(CHANNEL, root["ts"], "UANA", "T1"))
+    writer.text("First words.")
+    await slack.wait_for(lambda: slack.calls_to("chat.startStream"))
+    writer.text(" Then more.")
+    await slack.wait_for(lambda: slack.calls_to("chat.appendStream"))
+    writer.text(" And the end.")
+    await asyncio.sleep(0.3)  # the writer now waits for the budget's next append
+    ts = await asyncio.wait_for(writer.close(), timeout=10)  # not the minute the budget wants
+    assert slack.messages[(CHANNEL, ts)].text == "First words. Then more. And the end."
+    assert not slack.streams[(CHANNEL, ts)].streaming
