@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import burst, figures, floor, remote, scale
+from bench import burst, figures, floor, remote, scale, streams
 from bench.rows import table
 
 FIGURES = {
@@ -27,6 +27,7 @@ FIGURES = {
     "burst": burst.burst_figure,  # BENCH_BURST=2000
     "remote": remote.remote_resume,  # LANGGRAPH_URL: the app's overhead on a server's resume
     "scale": scale.scale,  # BENCH_PAUSED=10000
+    "streams": streams.stream_figure,  # an agent's answer streamed into Slack, at 1 and 50
 }
 
 

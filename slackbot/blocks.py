@@ -331,6 +331,11 @@ def result_message(result: Any, outputs: tuple[str, ...] | None) -> Message:
     return Message(text="Result", blocks=[_header("🏁 Result"), *shown])
 
 
+def last_ai_text(values: Any) -> str | None:
+    """The text of the last AI message in a graph's (JSON-plain) `messages`, if any."""
+    return _last_ai_text(values.get("messages")) if isinstance(values, dict) else None
+
+
 def _last_ai_text(messages: Any) -> str | None:
     if not isinstance(messages, list):
         return None

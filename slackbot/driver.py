@@ -25,8 +25,9 @@ from slackbot.engine.base import Engine, GraphState
 from slackbot.engine.events import Step, final_state
 from slackbot.engine.plain import to_plain
 from slackbot.engine.remote import RefusedAnswer
+from slackbot.feedback import feedback_block
 from slackbot.inbox import Inbox
-from slackbot.live import Live
+from slackbot.live import Answer, Live
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import describe, is_transient_fault
@@ -34,7 +35,8 @@ from slackbot.reviews.cancelled import cancelled_answer
 from slackbot.reviews.refusals import readable_error, refused_reviews
 from slackbot.steps import Resumption, resumption, resumption_of, step_requests
 from slackbot.store import LeaseLost, Review, ReviewStatus, Run, StepRequest, Store
-from slackbot.thread import SUMMARY_EVENT, SlackThread
+from slackbot.streaming import View
+from slackbot.thread import SUMMARY_EVENT, SlackThread, result_metadata
 from slackbot.turns import hand_over
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ class Driver:
         self.inbox = Inbox(store, thread, approvers, self.spawn)  # status and App Home
         self.due = DueWork(store, thread, metrics, self.inbox, approvers)  # expiry, reminders
         self.live: Live | None = None  # steps shown as they run (streams, status)
+        # run id → (its turn's result key, the streamed message that is that turn's answer)
+        self._answers: dict[str, tuple[str, str]] = {}
 
     async def start_background_work(self) -> None:
         """Keep this process's leases; pick up runs whose driver died (crash, deploy) now and
@@ -151,6 +155,8 @@ class Driver:
                     run = next_turn
                     next_turn = await self._advance(run, recovering, fresh, step, shown)
                     recovering, fresh, step, shown = False, False, (), None
+        except StoppedByUser as stopped:
+            await self._cancel_stopped(stopped.run)
         except LeaseLost:
             log.warning("run %s was taken over by another process", run.run_id)
         except asyncio.CancelledError:
@@ -166,6 +172,18 @@ class Driver:
                 await self._stop(run.run_id, error)
         finally:
             del self.held[run.run_id]
+            self._answers.pop(run.run_id, None)
+
+    async def _cancel_stopped(self, run: Run) -> None:
+        """Stop on the streamed answer cancels the run, as its Cancel button would (by the
+        person it streamed to: only they see Stop)."""
+        log.info("run %s: stopped in Slack by %s", run.run_id, run.started_by)
+        cancelled, closed, owed = await self.store.cancel_running(run.run_id, run.started_by)
+        if cancelled is None:
+            return
+        self.metrics.run_ended("cancelled")
+        self.inbox.refresh(self.inbox.concerned(cancelled, *closed))
+        await self.due.outbox.do(owed)
 
     async def _renew_leases_forever(self) -> None:
         """One statement per interval renews every lease this process holds; a run another
@@ -281,18 +299,34 @@ class Driver:
         return await self._run_step(engine, run, Step.proceed())
 
     async def _run_step(self, engine: Engine, run: Run, step: Step) -> GraphState | None:
-        """Run a step of the graph; the state it stopped in when known (`Done`'s)."""
+        """Run a step of the graph; the state it stopped in when known (`Done`'s). A step of a
+        `messages` graph that ends the turn leaves its streamed message as the turn's answer."""
         events = engine.events(run.run_id, step)
         if self.live is None:
             return await final_state(events)
         messages = self.catalog[run.graph].inputs.messages
-        run_id, number = run.run_id, run.step
+        key, number = run.result_key, run.step  # a conversation's turns each stream anew
 
         async def saved(ts: str) -> None:
-            await self.store.save_live_message(run_id, number, ts)
+            await self.store.save_live_message(key, number, ts)
 
-        shown = await self.store.live_message(run_id, number)  # a crash cut it short
-        state, _ = await self.live.run_step(run, events, messages=messages, ts=shown, on_ts=saved)
+        async def ending(state: GraphState | None, view: View) -> Answer | None:
+            if state is None:
+                state = await engine.state(run.run_id)
+            text = blocks.last_ai_text(to_plain(state.values)) if state.done else None
+            if text and view.text.rstrip().endswith(text.strip()):
+                return answer_end(run)
+            return None
+
+        shown = await self.store.live_message(key, number)  # a crash cut it short
+        state, writer, answered = await self.live.run_step(
+            run, events, messages=messages, ts=shown, on_ts=saved,
+            ending=ending if messages else None,
+        )  # fmt: skip
+        if writer.stopped_by_user:
+            raise StoppedByUser(run)
+        if answered and writer.ts:
+            self._answers[run.run_id] = (key, writer.ts)
         return state
 
     async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:
@@ -346,14 +380,7 @@ class Driver:
     ) -> Run | None:
         result = to_plain(values)
         if not run.summary_ts:
-            already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
-            if graph.builtin:
-                message = blocks.summary_message(
-                    values.get("summary", ""), values.get("plan_note", ""), self.thread.model
-                )
-            else:
-                message = blocks.result_message(result, graph.outputs)
-            ts = already.get(run.result_key) or await self.thread.post_result(run, message)
+            ts = await self._answer(run, graph, values, recovering)
             run = dataclasses.replace(run, summary_ts=ts)
         next_turn = await self.store.finish_turn(run.run_id, result, run.summary_ts)
         if next_turn is not None:
@@ -362,6 +389,45 @@ class Driver:
         self.metrics.run_ended("finished")
         await self.thread.show_root(dataclasses.replace(run, phase="done"))
         return None
+
+    async def _answer(self, run: Run, graph: HostedGraph, values: dict, recovering: bool) -> str:
+        """The turn's answer: the message its last step streamed, when that ended as the
+        answer; else the result message (the summary, for the built-in graph), posted once."""
+        key, ts = self._answers.pop(run.run_id, ("", ""))
+        if ts and key == run.result_key:
+            return ts
+        already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
+        if run.result_key in already:
+            return already[run.result_key]
+        messages = graph.inputs.messages
+        text = blocks.last_ai_text(to_plain(values)) if messages else None
+        shown = await self.store.live_message(run.result_key, run.step) if recovering else None
+        if self.live is not None and text and shown:  # the app stopped before it ended it
+            await self.live.finish(run, shown, text, answer_end(run))
+            return shown
+        if graph.builtin:
+            message = blocks.summary_message(
+                values.get("summary", ""), values.get("plan_note", ""), self.thread.model
+            )
+        else:
+            message = blocks.result_message(to_plain(values), graph.outputs)
+            if messages:
+                message.blocks.append(feedback_block(run.run_id))
+        return await self.thread.post_result(run, message)
+
+
+class StoppedByUser(Exception):
+    """A person pressed Stop on the run's streamed message: the turn is cancelled."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run.run_id)
+        self.run = run
+
+
+def answer_end(run: Run) -> Answer:
+    """What ends a message that is a turn's answer: the feedback buttons, and the metadata
+    that finds it again after a restart."""
+    return [feedback_block(run.run_id)], result_metadata(run)
 
 
 async def _settled(shown: asyncio.Future | None) -> None:

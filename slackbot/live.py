@@ -30,9 +30,14 @@ from slackbot.engine.events import (
 )
 from slackbot.status import THINKING, Status, running
 from slackbot.store import Run
-from slackbot.streaming import FIRST_FLUSH, UPDATE_EVERY, Budget, Place, StreamWriter
+from slackbot.streaming import FIRST_FLUSH, UPDATE_EVERY, Budget, Place, StreamWriter, View
 
 SHORT = 200  # characters of a task card's details and output
+
+# An answer's end: the blocks shown below its content (feedback) and its metadata.
+Answer = tuple[list[dict[str, Any]], dict[str, Any]]
+# Once a step ended well: the answer's end when its message is the turn's answer, else None.
+Ending = Callable[[GraphState | None, View], Awaitable[Answer | None]]
 
 
 @dataclass
@@ -52,12 +57,51 @@ class Live:
         messages: bool,
         ts: str | None = None,
         on_ts: Callable[[str], Awaitable[None]] | None = None,
-        final_blocks: Callable[[GraphState | None], list[dict[str, Any]] | None] | None = None,
-    ) -> tuple[GraphState | None, StreamWriter]:
-        """Run a step, showing it; (the state `Done` carries, the step's writer)."""
-        assert run.root_ts
-        place = Place(run.channel_id, run.root_ts, run.started_by, run.team_id)
-        writer = StreamWriter(
+        ending: Ending | None = None,
+    ) -> tuple[GraphState | None, StreamWriter, bool]:
+        """Run a step, showing it; (the state `Done` carries, the step's writer, whether its
+        message ended as the answer: `ending` said so once the step ended well)."""
+        writer = self.writer(run, messages=messages, ts=ts, on_ts=on_ts)
+        thread = run.thread
+        assert thread
+        status = Status(self.client, run.channel_id, thread, self.status_refresh)
+        shown = Shown(writer, status, messages, run.topic)
+        state, ended, answer = None, False, None
+        await status.show(THINKING)
+        try:
+            async for event in events:
+                if isinstance(event, Done):
+                    state = event.state
+                else:
+                    await shown.event(event)
+                if writer.stopped_by_user:
+                    await _closed(events)  # the graph stops here: the turn is cancelled
+                    break
+            ended = not writer.stopped_by_user
+        except asyncio.CancelledError:  # shutting down: the recovered step finishes the message
+            writer.abandon()
+            raise
+        finally:
+            if not writer.abandoned:
+                await status.clear()
+                shown.pause_open_tasks()
+                if ended and ending is not None:
+                    answer = await ending(state, writer.view)
+                await writer.close(*(answer or (None, None)))
+        return state, writer, answer is not None and writer.ts is not None
+
+    def writer(
+        self,
+        run: Run,
+        *,
+        messages: bool,
+        ts: str | None = None,
+        on_ts: Callable[[str], Awaitable[None]] | None = None,
+    ) -> StreamWriter:
+        """The writer of one message in the run's thread (`ts`: finish that one by updates)."""
+        assert run.thread
+        place = Place(run.channel_id, run.thread, run.started_by, run.team_id)
+        return StreamWriter(
             self.client,
             self.budget,
             place,
@@ -68,28 +112,19 @@ class Live:
             first_flush=self.first_flush,
             update_every=self.update_every,
         )
-        status = Status(self.client, run.channel_id, run.root_ts, self.status_refresh)
-        shown = Shown(writer, status, messages, run.topic)
-        state = None
-        await status.show(THINKING)
-        try:
-            async for event in events:
-                if isinstance(event, Done):
-                    state = event.state
-                else:
-                    await shown.event(event)
-                if writer.stopped_by_user:
-                    break
-        except asyncio.CancelledError:  # shutting down: the recovered step finishes the message
-            writer.abandon()
-            raise
-        finally:
-            if not writer.abandoned:
-                await status.clear()
-                shown.pause_open_tasks()
-                blocks = final_blocks(state) if final_blocks else None
-                await writer.close(blocks)
-        return state, writer
+
+    async def finish(self, run: Run, ts: str, text: str, answer: Answer) -> None:
+        """A step's message left unfinished (the app stopped after its graph had ended) becomes
+        the answer: stopped if it still streams, then updated to the answer's text."""
+        writer = self.writer(run, messages=True, ts=ts)
+        writer.view.text = text  # written whole, at once
+        await writer.close(*answer)
+
+
+async def _closed(events: AsyncIterator[Event]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 class Shown:

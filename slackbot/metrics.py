@@ -36,6 +36,7 @@ RESUME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 COUNT_WITHIN = 1.0  # seconds for the waiting-runs count; a scrape without it omits the gauge
 MAX_PENDING_RESUMES = 10_000  # claimed resumes not yet started (a run taken over elsewhere)
 WAITING_SQL = "SELECT COUNT(*) AS n FROM orchestrate_runs WHERE status = 'waiting'"
+OPINIONS_SQL = "SELECT opinion, COUNT(*) AS n FROM orchestrate_feedback GROUP BY opinion"
 
 
 class Metrics:
@@ -87,8 +88,10 @@ class Metrics:
         for kind in REVIEW_KINDS:
             self.reviews_answered.labels(kind)
         self.waiting = WaitingRuns(db)
+        self.opinions = Opinions(db)
         if db is not None:
             self.registry.register(self.waiting)
+            self.registry.register(self.opinions)
         self._claimed: dict[str, float] = {}  # run id → when its step's resume was claimed
 
     # -- what the orchestrator reports --------------------------------------------------------
@@ -131,11 +134,13 @@ class Metrics:
     async def render(self) -> bytes:
         """The text exposition, with the waiting-runs gauge counted now."""
         await self.waiting.refresh()
+        await self.opinions.refresh()
         # No await between the count and the text: concurrent scrapes cannot mix them up.
         return generate_latest(self.registry)
 
     async def close(self) -> None:
         await self.waiting.close()
+        await self.opinions.close()
 
 
 class WaitingRuns(Collector):
@@ -149,7 +154,7 @@ class WaitingRuns(Collector):
     def __init__(self, db: Any, timeout: float = COUNT_WITHIN) -> None:
         self.db = db
         self.timeout = timeout
-        self.value: int | None = None
+        self.value: Any = None
         self._count: asyncio.Task[int] | None = None
 
     async def refresh(self) -> None:
@@ -181,3 +186,29 @@ class WaitingRuns(Collector):
     def collect(self) -> Iterator[Metric]:
         if self.value is not None:
             yield GaugeMetricFamily(self.NAME, self.HELP, value=self.value)
+
+
+class Opinions(WaitingRuns):
+    """`orchestrate_answer_opinions{opinion}`: people's current opinions of answers (feedback
+    buttons; a replaced click counts once, as its latest), counted in the database at scrape
+    time like the waiting runs."""
+
+    NAME = "orchestrate_answer_opinions"
+    HELP = "People's current opinions of answers, good or bad (all replicas; at scrape time)."
+
+    async def _query(self) -> dict[str, int]:  # type: ignore[override]
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(OPINIONS_SQL)
+        counts = dict.fromkeys(("good", "bad"), 0)
+        counts.update({str(r["opinion"]): int(r["n"]) for r in rows})
+        return counts
+
+    def describe(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(self.NAME, self.HELP, labels=["opinion"])
+
+    def collect(self) -> Iterator[Metric]:
+        if self.value is not None:
+            family = GaugeMetricFamily(self.NAME, self.HELP, labels=["opinion"])
+            for opinion, count in self.value.items():  # type: ignore[attr-defined]
+                family.add_metric([opinion], count)
+            yield family

@@ -28,7 +28,7 @@ from slackbot.safe_text import clip, neutralize
 
 log = logging.getLogger(__name__)
 
-FIRST_FLUSH = 0.25  # seconds from a stream's first content to Slack
+FIRST_FLUSH = 0.2  # seconds from a stream's first content to Slack: within 250 ms, HTTP included
 FLUSH_CHARS = 256  # buffered text that is flushed without waiting
 UPDATE_EVERY = 1.0  # the fallback's chat.update pace, per message
 MAX_MARKDOWN = 12_000  # characters of markdown_text in one call
@@ -155,6 +155,7 @@ class StreamWriter:
         self._first_at: float | None = None
         self._last_write = 0.0
         self._pump: asyncio.Task | None = None
+        self._pacing = False  # the pump waits for the appends' budget
         self.abandoned = False
         self._ended_old = ts is None  # a message left streaming by a crash is stopped first
 
@@ -201,7 +202,9 @@ class StreamWriter:
                     if await self._wait(self._first_at or 0.0, self.first_flush):
                         await self._start()
                 elif self.mode == "stream":
+                    self._pacing = True  # nothing in flight: close() need not wait for it
                     await self.budget.take()
+                    self._pacing = False
                     if not self._closing:
                         await self._append()
                 elif self.mode in ("post", "update"):
@@ -283,14 +286,18 @@ class StreamWriter:
         if self._pump is not None:
             self._pump.cancel()
 
-    async def _write_whole(self, extra: list[dict[str, Any]] | None = None) -> None:
+    async def _write_whole(
+        self, extra: list[dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         self._pending = []
         if not self._ended_old and self.ts is not None:
             self._ended_old = True
             with contextlib.suppress(SlackApiError):  # it may have ended on its own
                 await self._call("chat.stopStream", channel=self.place.channel, ts=self.ts)
         shown = self.view.blocks() + (extra or [])
-        args = {"text": self.view.fallback_text(), "blocks": shown}
+        args: dict[str, Any] = {"text": self.view.fallback_text(), "blocks": shown}
+        if metadata:
+            args["metadata"] = metadata
         if self.ts is None:
             response = await self.client.chat_postMessage(
                 channel=self.place.channel, thread_ts=self.place.thread_ts, **args
@@ -302,29 +309,42 @@ class StreamWriter:
             await self.client.chat_update(channel=self.place.channel, ts=self.ts, **args)
         self._last_write = time.monotonic()
 
-    async def close(self, blocks: list[dict[str, Any]] | None = None) -> str | None:
-        """Send what is left and end the message; its ts (None: nothing was ever shown)."""
+    async def close(
+        self,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Send what is left and end the message, `blocks` shown after its content and
+        `metadata` on it (both for an answer); its ts (None: nothing was ever shown)."""
         self._flush_text()
         self._closing = True
         self._more.set()
         if self._pump is not None:
-            await self._pump
+            if self._pacing:  # the stop carries what waits: it is not paced by the appends'
+                self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)  # its own cancel only
         if self.mode == "stream":
             if self.ts is None and self._pending:
                 await self._start()
             if self.mode == "stream" and self.ts is not None:
-                await self._stop(blocks)
-        if self.mode in ("post", "update") and (self._pending or self.ts is None or blocks):
-            await self._finish_whole(blocks)
+                await self._stop(blocks, metadata)
+        if self.mode in ("post", "update") and (
+            self._pending or self.ts is None or blocks or metadata
+        ):
+            await self._finish_whole(blocks, metadata)
         return self.ts
 
-    async def _stop(self, blocks: list[dict[str, Any]] | None) -> None:
+    async def _stop(
+        self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any] | None
+    ) -> None:
         for _attempt in range(5):
             args: dict[str, Any] = {"channel": self.place.channel, "ts": self.ts}
             if self._pending:
                 args["chunks"] = self._pending
             if blocks:
                 args["blocks"] = blocks
+            if metadata:
+                args["metadata"] = metadata
             try:
                 await self._call("chat.stopStream", **args)
                 self._pending = []
@@ -334,13 +354,15 @@ class StreamWriter:
                 if self.mode != "stream":
                     return
 
-    async def _finish_whole(self, blocks: list[dict[str, Any]] | None) -> None:
+    async def _finish_whole(
+        self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any] | None
+    ) -> None:
         if self.ts is not None:
             wait = self._last_write + self.update_every - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
         if self.view.text or self.view.tasks:
-            await self._write_whole(blocks)
+            await self._write_whole(blocks, metadata)
 
 
 def _merged(first: list[dict[str, Any]], then: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -41,6 +41,11 @@ PERMALINKS_AT_ONCE = 10  # chat.getPermalink calls in flight for one Home tab or
 PERMALINKS_KEPT = 10_000
 
 
+def result_metadata(run: Run) -> dict:
+    """The metadata of the message showing a run's (or a turn's) result: found after a restart."""
+    return {"event_type": SUMMARY_EVENT, "event_payload": {"id": run.result_key}}
+
+
 class SlackThread:
     def __init__(
         self, client: AsyncWebClient, root_delay: float = ROOT_DELAY, model: str | None = None
@@ -218,7 +223,7 @@ class SlackThread:
         response = await self.client.chat_postMessage(
             channel=run.channel_id,
             thread_ts=run.thread,
-            metadata={"event_type": SUMMARY_EVENT, "event_payload": {"id": run.result_key}},
+            metadata=result_metadata(run),
             **message.as_kwargs(),
         )
         return response["ts"]

@@ -32,6 +32,7 @@ CHAT_AGENT = "graphs.examples.chat:make_graph"  # hosted beside the built-in gra
 APPROVER = "UANA"  # Ana; Ben (UBEN) is not an approver unless --anyone-approves
 STATE_FILE = "slack-emulator.json"  # the emulated channel, kept in --data-dir between sessions
 CLOSE_TIMEOUT = 2.0  # seconds Ctrl-C waits for the page and the app to close
+TOKEN_DELAY = 1 / 40  # seconds between the stand-in model's streamed tokens (about 40/s)
 # Words that mark a key from .env.example or a README rather than a real key.
 PLACEHOLDER_WORDS = frozenset(
     {"your", "key", "here", "api", "openai", "changeme", "change", "me", "placeholder"}
@@ -171,7 +172,10 @@ async def run(args: argparse.Namespace, llm: LLMChoice, data_dir: Path) -> int:
         workspace = DemoWorkspace(
             post_rate_per_channel=args.rate_limit, state_file=data_dir / STATE_FILE
         )
-    stand_in = OpenAIServer(delay=0.0 if args.script else 0.4) if llm.stand_in else None
+    stand_in = None
+    if llm.stand_in:  # interactive: a model one can watch write (about 40 tokens a second)
+        interactive = not args.script
+        stand_in = OpenAIServer(delay=0.4 * interactive, token_delay=TOKEN_DELAY * interactive)
     closed = False
 
     async def close_all() -> None:

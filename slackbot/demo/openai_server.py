@@ -309,6 +309,7 @@ class OpenAIServer:
         self.token_delay = token_delay  # seconds between streamed tokens (the demo: 1/40)
         self.requests: list[dict[str, Any]] = []
         self.spans: list[tuple[float, float]] = []  # (arrived, answered), monotonic, per request
+        self.first_tokens: list[tuple[str, float]] = []  # (a stream's first token, written at)
         self.script: deque[Answer] = deque()  # a str is the content; ToolCalls call tools
         self._failures: deque[int] = deque()
         self._ids = itertools.count(1)
@@ -434,10 +435,14 @@ class OpenAIServer:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
+        first = True
         for delta in deltas:
             if self.token_delay and "content" in delta and delta["content"]:
                 await asyncio.sleep(self.token_delay)
             await response.write(f"data: {json.dumps(chunk(delta))}\n\n".encode())
+            if first and delta.get("content"):  # the benchmark times it to Slack
+                first = False
+                self.first_tokens.append((delta["content"], time.monotonic()))
         await response.write(f"data: {json.dumps(chunk({}, choice['finish_reason']))}\n\n".encode())
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = {**frame, "choices": [], "usage": completion["usage"]}

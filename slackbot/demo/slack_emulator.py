@@ -37,7 +37,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from slackbot.demo.directory import Directory
 from slackbot.demo.socket_mode import SocketModeServer
-from slackbot.demo.streams import StreamMethods
+from slackbot.demo.streams import StreamMethods, context_actions_problem, feedback_action
 from slackbot.demo.talk import TalkMixin
 from slackbot.demo.views import Modals, SlackError, client_errors
 
@@ -85,6 +85,7 @@ class Call:
     method: str
     args: dict[str, Any]
     status: int
+    error: str | None = None  # Slack's error code when it answered ok: false
 
 
 class BlockKitError(ValueError):
@@ -105,6 +106,8 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int = MAX_MESSAGE_BLO
             raise BlockKitError("header text over 150 characters")
         if kind == "section" and len(block.get("text", {}).get("text", "")) > 3000:
             raise BlockKitError("section text over 3000 characters")
+        if kind == "context_actions" and (problem := context_actions_problem(block)):
+            raise BlockKitError(problem)
         for element in block.get("elements", []):
             if element.get("type") == "button" and len(element.get("value", "")) > 2000:
                 raise BlockKitError("button value over 2000 characters")
@@ -330,6 +333,13 @@ class SlackEmulator(StreamMethods, Directory, TalkMixin):  # streams.py: chat.*S
         button, block_id = self.find_button(message, action_id, value)
         return await self.click_button(user, message, button, block_id, url=url)
 
+    async def click_feedback(
+        self, user: str, message: Message, value: str, *, url: str | None = None
+    ) -> tuple[int, str]:
+        """Click the feedback button (thumbs up or down) whose value is `value` on `message`."""
+        action, block_id = feedback_action(message, value)
+        return await self.click_button(user, message, action, block_id, url=url)
+
     async def click_button(
         self,
         user: str,
@@ -342,7 +352,7 @@ class SlackEmulator(StreamMethods, Directory, TalkMixin):  # streams.py: chat.*S
         """Deliver a click on `button` as it was shown in `message`: Slack delivers clicks on
         the copy a person still sees, even when the message has changed since."""
         action = {
-            "type": "button",
+            "type": button.get("type", "button"),
             "action_id": button["action_id"],
             "block_id": block_id,
             "text": button["text"],
@@ -514,7 +524,7 @@ class SlackEmulator(StreamMethods, Directory, TalkMixin):  # streams.py: chat.*S
         method = request.match_info["method"]
         args = await self._args(request)
         status, headers, body = self._answer(method, args, request.headers.get("Authorization"))
-        self.calls.append(Call(method, args, status))
+        self.calls.append(Call(method, args, status, None if body.get("ok") else body.get("error")))
         self._touch()
         return web.json_response(body, status=status, headers=headers)
 
@@ -602,6 +612,8 @@ class SlackEmulator(StreamMethods, Directory, TalkMixin):  # streams.py: chat.*S
         self.check_not_streaming(channel, message.ts)
         message.blocks = self._valid_blocks(args)
         message.text = args.get("text", message.text)
+        if args.get("metadata"):
+            message.metadata = args["metadata"]
         message.edited += 1
         return {"channel": channel, "ts": message.ts, "text": message.text,
                 "message": message.as_slack()}  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 from slackbot.demo.views import SlackError
 
 MAX_MARKDOWN = 12_000
+ACTION_ELEMENTS = {"feedback_buttons", "icon_button"}
 TASK_STATUSES = {"pending", "in_progress", "complete", "error"}
 DISPLAY_MODES = {"timeline", "plan", "dense"}
 
@@ -57,6 +58,44 @@ def check_chunks(chunks: Any) -> list[dict[str, Any]]:
         elif kind != "blocks":
             raise SlackError("invalid_chunks")
     return chunks
+
+
+def context_actions_problem(block: dict[str, Any]) -> str | None:
+    """What Slack would refuse in a `context_actions` block (the feedback buttons), or None."""
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= 5:
+        return "context_actions needs 1 to 5 elements"
+    for element in elements:
+        if element.get("type") not in ACTION_ELEMENTS:
+            return f"context_actions cannot hold {element.get('type')}"
+        if element["type"] != "feedback_buttons":
+            continue
+        if not element.get("action_id"):
+            return "feedback_buttons without action_id"
+        for side in ("positive_button", "negative_button"):
+            button = element.get(side) or {}
+            text = button.get("text") or {}
+            if text.get("type") != "plain_text" or not 0 < len(text.get("text", "")) <= 75:
+                return f"{side} text must be plain_text of 1 to 75 characters"
+            if not isinstance(button.get("value"), str) or len(button["value"]) > 2000:
+                return f"{side} value must be a string of at most 2000 characters"
+            if len(button.get("accessibility_label", "")) > 75:
+                return f"{side} accessibility_label over 75 characters"
+    return None
+
+
+def feedback_action(message: Any, value: str) -> tuple[dict[str, Any], str]:
+    """(the action a click on the feedback button with `value` sends, its block_id)."""
+    for block in message.blocks:
+        for element in block.get("elements", []) if block.get("type") == "context_actions" else ():
+            for side in ("positive_button", "negative_button"):
+                button = element.get(side) or {}
+                if element.get("type") == "feedback_buttons" and button.get("value") == value:
+                    action = {"type": "feedback_buttons", "action_id": element["action_id"],
+                              "block_id": block.get("block_id", ""), "value": value,
+                              "text": button["text"]}  # fmt: skip
+                    return action, block.get("block_id", "")
+    raise LookupError(f"no feedback button {value} on message {message.ts}")
 
 
 class StreamMethods:
@@ -166,6 +205,11 @@ class StreamMethods:
         stream = self.streams.get((channel, ts))
         if stream is not None and stream.streaming:
             raise SlackError("streaming_state_conflict")
+
+    def end_stream(self, channel: str, ts: str) -> None:
+        """The stream ends on Slack's side (it lives minutes): the next call is refused with
+        `message_not_in_streaming_state`."""
+        self.streams[(channel, ts)].streaming = False
 
     def stop_by_user(self, channel: str, ts: str) -> None:
         """A person presses Stop on a streaming message: the next stream call is refused."""

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from slackbot.demo.slack_emulator import BOT_USER_ID, Message, SlackEmulator
+from slackbot.demo.streams import feedback_action
 from slackbot.demo.talk import BOT_MENTION, dm_channel
 
 CHANNEL = "CDEMO"
@@ -143,6 +144,9 @@ class DemoWorkspace(SlackEmulator):
                 "homes": {user: self.homes.get(user) for user in PEOPLE},
                 "dms": {user: self._shown(dm_channel(user)) for user in PEOPLE},
                 "prompts": {user: self.prompts.get(dm_channel(user)) for user in PEOPLE},
+                # Streams and status lines by ts: the channel's threads and the DM threads.
+                "streams": {ts: s.as_page() for (_, ts), s in self.streams.items()},
+                "statuses": {ts: s for (_, ts), s in self.statuses.items() if s},
             }
         )
 
@@ -166,8 +170,11 @@ class DemoWorkspace(SlackEmulator):
             return web.json_response({"error": "message_not_found"}, status=404)
         try:
             button, block_id = self.find_button(message, body["action_id"], body.get("value"))
-        except LookupError:  # gone since the page drew it (decided in another tab): Slack
-            button, block_id = _button_as_shown(body), body.get("block_id", "")  # still sends it
+        except LookupError:
+            try:  # a thumb of the feedback buttons under an answer
+                button, block_id = feedback_action(message, body.get("value") or "")
+            except LookupError:  # gone since the page drew it (decided in another tab): Slack
+                button, block_id = _button_as_shown(body), body.get("block_id", "")  # sends it
         status, _ = await self.click_button(body["user"], message, button, block_id)
         return web.json_response({"status": status})
 

@@ -125,6 +125,8 @@ class Translator:
         self._tools_done: set[str] = set()
         self._nodes: set[str] = set()
         self._interrupts: dict[str, Any] = {}  # id → the interrupt, as the transport gave it
+        self._labels: dict[str, str] = {}  # "node:task id" → who runs it (its input names)
+        self._labelled: set[str] = set()  # root nodes told by their tasks' labels instead
 
     @property
     def interrupts(self) -> list[Any]:
@@ -136,6 +138,8 @@ class Translator:
 
     def message(self, namespace: tuple[str, ...], message: Any, meta: Any) -> Iterator[Event]:
         node = str((meta or {}).get("langgraph_node") or "") if isinstance(meta, dict) else ""
+        if node in self._labelled:
+            node = ""
         if not namespace and node and not node.startswith("__") and node not in self._nodes:
             self._nodes.add(node)
             yield NodeStarted(node)
@@ -186,12 +190,47 @@ class Translator:
                             yield ToolStarted(call_id, str(_get(call, "name") or ""), dict(args))
                 elif _kind(message) == "tool":
                     yield from self._tool_result(message)
-            if not namespace and not node.startswith("__"):
+            if not namespace and not node.startswith("__") and node not in self._labelled:
                 if node not in self._nodes:
                     self._nodes.add(node)
                     yield NodeStarted(node)
                 yield NodeFinished(node)
                 self._nodes.discard(node)  # a node that runs again starts again
+
+    def task(self, namespace: tuple[str, ...], task: Any) -> Iterator[Event]:
+        """`tasks` items. A root task whose input names who runs it (a worker's `Send`, a
+        subgraph) makes its inner nodes show as tasks of their own, "researcher: draft"; an
+        inner node that stops at an interrupt stays open (the step pauses)."""
+        if not isinstance(task, dict) or not task.get("name"):
+            return
+        name, starts = str(task["name"]), "input" in task
+        if not namespace:
+            label = _label(task.get("input")) if starts else None
+            if label:
+                self._labels[f"{name}:{task.get('id')}"] = label
+                self._labelled.add(name)
+            return
+        label = self._labels.get(namespace[0])
+        if not label or name.startswith("__"):
+            return
+        title = f"{label}: {name}"
+        if starts:
+            yield NodeStarted(title)
+        elif not task.get("interrupts"):
+            yield NodeFinished(title)
+
+
+LABEL_KEYS = ("worker_id", "worker", "agent", "name")  # what names who runs a task
+
+
+def _label(task_input: Any) -> str | None:
+    if not isinstance(task_input, dict):
+        return None
+    for key in LABEL_KEYS:
+        value = task_input.get(key)
+        if isinstance(value, str) and 0 < len(value) <= 40:
+            return value
+    return None
 
 
 def _messages_in(update: Any) -> list[Any]:

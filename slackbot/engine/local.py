@@ -78,7 +78,7 @@ class LocalEngine:
             graph_input,
             self._config(thread_id),
             context=self.context,
-            stream_mode=["messages", "updates", "values"],
+            stream_mode=["messages", "updates", "values", "tasks"],
             subgraphs=True,
         ):
             if mode == "values":
@@ -86,6 +86,9 @@ class LocalEngine:
                     latest = data
             elif mode == "messages":
                 for event in translator.message(namespace, *data):
+                    yield event
+            elif mode == "tasks":
+                for event in translator.task(namespace, data):
                     yield event
             else:
                 for event in translator.update(namespace, data):

@@ -206,7 +206,7 @@ class RemoteEngine:
                     tid,
                     self.assistant_id,
                     multitask_strategy="reject",
-                    stream_mode=["messages-tuple", "updates"],
+                    stream_mode=["messages-tuple", "updates", "tasks"],
                     stream_subgraphs=True,
                     **run,
                 ):
@@ -220,6 +220,9 @@ class RemoteEngine:
                             yield event
                     elif mode == "updates":
                         for event in translator.update(namespace, part.data):
+                            yield event
+                    elif mode == "tasks":
+                        for event in translator.task(namespace, part.data):
                             yield event
                     elif mode == "error":
                         break  # joining the run tells what failed

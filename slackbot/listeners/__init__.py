@@ -5,7 +5,8 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from slackbot.conversations import Conversations
-from slackbot.listeners import actions, commands, dms, events, home, mentions, views
+from slackbot.feedback import Feedback
+from slackbot.listeners import actions, commands, dms, events, feedback, home, mentions, views
 from slackbot.orchestrator import Orchestrator
 
 # What the code registers and needs; tests/test_manifest.py holds manifest.yml to exactly this.
@@ -41,6 +42,7 @@ BOT_SCOPES += ["usergroups:read", "users:read.email", "channels:read", "groups:r
 def register(app: AsyncApp, orchestrator: Orchestrator, conversations: Conversations) -> None:
     commands.register(app, orchestrator)
     actions.register(app, orchestrator)
+    feedback.register(app, Feedback(orchestrator.store))  # the buttons under answers
     mentions.register(app, conversations)
     dms.register(app, conversations)  # before events and home: DMs and the Messages tab
     events.register(app, conversations)

@@ -49,3 +49,25 @@ class CancelMixin(OutboxMixin):
             owes = await self._owe(tx, run_id, owed)
         assert updated is not None
         return Outcome.RECORDED, Run.from_row(updated), reviews, owes
+
+    async def cancel_running(
+        self, run_id: str, user: str
+    ) -> tuple[Run | None, list[Review], list[Owed]]:
+        """End a run this process drives (a person pressed Stop on its streamed message): as
+        `cancel`, for a run that is running under this process's lease; (None, [], []) if it
+        is not (another process took it over, or it ended meanwhile)."""
+        async with self.db.transaction() as tx:
+            now = self.clock()
+            updated = await tx.fetchone(
+                "UPDATE orchestrate_runs SET status = 'cancelled', phase = 'cancelled',"
+                " ended_by = %(user)s, lease_owner = NULL, lease_until = NULL,"
+                " updated_at = %(now)s WHERE run_id = %(run_id)s AND status = 'running'"
+                " AND lease_owner = %(owner)s RETURNING *",
+                {"user": user, "now": now, "run_id": run_id, "owner": self.owner},
+            )
+            if updated is None:
+                return None, [], []
+            run = Run.from_row(updated)
+            await audit.record(tx, now, "cancelled", run, actor=user)
+            owes = await self._owe(tx, run_id, [(ROOT, run_id)])
+        return run, [], owes

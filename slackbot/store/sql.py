@@ -8,6 +8,7 @@ from slackbot.store.audit import AuditMixin
 from slackbot.store.cancel import CancelMixin
 from slackbot.store.core import LeaseLost
 from slackbot.store.due import DueMixin
+from slackbot.store.feedback import FeedbackMixin
 from slackbot.store.inbox import InboxMixin
 from slackbot.store.live import LiveMixin
 from slackbot.store.messages import MessagesMixin
@@ -31,6 +32,7 @@ class Store(
     AuditMixin,
     OutboxMixin,
     LiveMixin,
+    FeedbackMixin,
 ):
     """Every method is one transaction (retried when the database fails transiently);
     see core.py for the exactly-once rule."""

@@ -12,8 +12,9 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slackbot.demo.slack_emulator import Message, SlackEmulator
+from slackbot.demo.slack_emulator import BlockKitError, Message, SlackEmulator, check_blocks
 from slackbot.demo.workspace import CHANNEL, DemoWorkspace
+from slackbot.feedback import feedback_block
 from tests.demo.stand_in_app import StandInApp, notes_view, option, plain
 
 ANA, BEN = "UANA", "UBEN"
@@ -478,3 +479,15 @@ async def test_the_page_sees_and_submits_a_persons_modal(workspace):
     assert demo.open_views(BEN)[0]["errors"] == {"notes": "Too short"}
     assert (await page_post(demo, "/ui/close", {"user": BEN}))[0] == 200
     assert (await page_post(demo, "/ui/submit", body))[0] == 409  # closed meanwhile
+
+
+def test_the_feedback_block_is_valid_and_a_made_up_one_is_refused():
+    """The app's feedback buttons pass Slack's checks; what Slack refuses is refused here."""
+    check_blocks([feedback_block("run-1")])
+    bad_label = feedback_block("run-1")
+    bad_label["elements"][0]["positive_button"]["text"]["text"] = "x" * 76
+    a_button = {"type": "context_actions", "elements": [{"type": "button", "action_id": "a"}]}
+    empty = {"type": "context_actions", "elements": []}
+    for bad in (bad_label, a_button, empty):
+        with pytest.raises(BlockKitError):
+            check_blocks([bad])

@@ -19,6 +19,7 @@ from slackbot import blocks
 from slackbot.demo.__main__ import CHAT_AGENT
 from slackbot.demo.openai_server import OpenAIServer
 from slackbot.demo.workspace import CHANNEL, DemoWorkspace
+from slackbot.feedback import feedback_block
 from slackbot.prompts import talk_example
 from slackbot.reviews import KINDS, kind_for
 from slackbot.reviews.tools import expand
@@ -461,3 +462,54 @@ async def test_a_mention_in_demo_with_a_tool_approval_then_a_follow_up(talking_d
     assert mention.text == "<@UORCHBOT> what did I ask you before?"
     roles = [m["role"] for m in llm.requests[-1]["messages"]]
     assert roles == ["system", "user", "assistant", "tool", "assistant", "user"]
+
+
+async def test_a_streamed_answer_grows_shows_its_tasks_status_and_feedback(workspace):
+    """What Slack shows of an agent at work: the status line under the thread, the text
+    growing as it is appended, a task card going from in progress to complete, and, once the
+    stream stops, the feedback buttons, whose click reaches the app."""
+    demo, stand_in = workspace
+    client = client_of(demo)
+    root = await client.chat_postMessage(channel=CHANNEL, text="Plan the launch")
+    where = {"channel": CHANNEL, "thread_ts": root["ts"]}
+    async with async_playwright() as playwright:
+        browser, page = await open_page(playwright, demo.page_url)
+        await client.api_call("assistant.threads.setStatus", json={
+            "channel_id": CHANNEL, "thread_ts": root["ts"], "status": "is thinking…"})  # fmt: skip
+        await expect(page.get_by_role("status")).to_have_text("Orchestrator is thinking…")
+        started = await client.api_call("chat.startStream", json={
+            **where, "recipient_user_id": ANA, "recipient_team_id": "T1",
+            "chunks": [{"type": "markdown_text", "text": "Let me look"}]})  # fmt: skip
+        stream = {"channel": CHANNEL, "ts": started["ts"]}
+        message = page.locator(f'.msg[data-ts="{started["ts"]}"]')
+        await expect(message).to_contain_text("Let me look")
+        await client.api_call("chat.appendStream", json={**stream, "chunks": [
+            {"type": "markdown_text", "text": " at the calendar."},
+            {"type": "task_update", "id": "call-1", "title": "read_calendar",
+             "status": "in_progress", "details": "week=12"}]})  # fmt: skip
+        await expect(message).to_contain_text("Let me look at the calendar.")
+        card = message.locator('[data-task="call-1"]')
+        await expect(card).to_contain_text("read_calendar")
+        await expect(card.locator(".task-mark")).to_have_attribute("title", "in_progress")
+        await expect(message.locator(".cursor")).to_be_visible()  # still writing
+
+        await client.api_call("chat.appendStream", json={**stream, "chunks": [
+            {"type": "task_update", "id": "call-1", "title": "read_calendar",
+             "status": "complete", "output": "Friday is free"}]})  # fmt: skip
+        await expect(card.locator(".task-mark")).to_have_attribute("title", "complete")
+        await expect(card).to_contain_text("Friday is free")
+        await client.api_call("chat.stopStream", json={**stream, "blocks": [feedback_block("r1")]})
+        await client.api_call("assistant.threads.setStatus", json={
+            "channel_id": CHANNEL, "thread_ts": root["ts"], "status": ""})  # fmt: skip
+        await expect(page.get_by_role("status")).to_have_count(0)
+        await expect(message.locator(".cursor")).to_have_count(0)
+
+        good = message.get_by_role("button", name="Good answer")
+        await good.click()
+        await expect(good).to_have_attribute("aria-pressed", "true")
+        await browser.close()
+    (click,) = [r for r in stand_in.received if r.get("type") == "block_actions"]
+    (action,) = click["actions"]
+    assert (action["type"], action["action_id"], action["value"]) == (
+        "feedback_buttons", "feedback", "good")  # fmt: skip
+    assert action["block_id"] == "feedback:r1" and click["message"]["ts"] == started["ts"]

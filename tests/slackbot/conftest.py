@@ -113,6 +113,23 @@ def block_text(message) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def has_feedback(message) -> bool:
+    """The message carries Slack's feedback buttons (an agent's answer)."""
+    return any(b.get("type") == "context_actions" for b in message.blocks)
+
+
+def shown_text(slack, message) -> str:
+    """What a person reads in a message: a streamed one's text, then its blocks' text."""
+    streamed = (message.channel, message.ts) in slack.streams
+    return "\n".join(p for p in (message.text if streamed else "", block_text(message)) if p)
+
+
+def is_answer(message) -> bool:
+    """The message showing a run's (or a turn's) result: the "🏁 Result" message, or an
+    agent's answer (streamed, or posted where streaming is off), which carries feedback."""
+    return "🏁 Result" in block_text(message) or has_feedback(message)
+
+
 def open_reviews(slack, root_ts) -> dict[str, object]:
     """Review messages in the thread that still show an Approve button, by worker id."""
     return script.open_reviews(slack, CHANNEL, root_ts)
@@ -141,3 +158,21 @@ async def wait_reviews(slack, root_ts, workers: set[str], timeout=15.0):
 def db_rows(pg_url, sql, *params):
     with psycopg.connect(pg_url) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def agent_app(slack, llm_server, database, monkeypatch):
+    """Start the app hosting a graph (default: the example email/ticket agent) with
+    `overrides`, its ChatOpenAI talking to the local server."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    database_url, data_dir = database
+
+    def make(spec: str = "graphs.examples.agent:make_graph", **overrides):
+        settings = app_settings(
+            slack, llm_server, database_url=database_url, data_dir=data_dir, graph_spec=spec,
+            **overrides,
+        )  # fmt: skip
+        return started(settings, slack)
+
+    return make

@@ -10,7 +10,17 @@ from langgraph.types import interrupt
 
 from graphs.examples import agent
 from slackbot.demo.talk import dm_channel
-from tests.slackbot.conftest import ANA, BEN, CHANNEL, EVE, app_settings, block_text, started
+from tests.slackbot.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    EVE,
+    app_settings,
+    block_text,
+    is_answer,
+    shown_text,
+    started,
+)
 from tests.slackbot.test_own_graph import buttons, press
 
 EMAIL = {"to": "ana@example.com", "subject": "Launch", "body": "It ships on Friday."}
@@ -56,9 +66,9 @@ def bot_replies(slack, channel, thread_ts):
 
 
 def answers(slack, channel, thread_ts) -> list[str]:
-    """The answers shown in the thread, in order."""
-    found = [block_text(m) for m in bot_replies(slack, channel, thread_ts)]
-    return [text for text in found if "🏁 Result" in text]
+    """The answers shown in the thread, in order (each turn's streamed answer, finished)."""
+    found = [m for m in bot_replies(slack, channel, thread_ts) if is_answer(m)]
+    return [shown_text(slack, m) for m in found]
 
 
 async def wait_answers(slack, channel, thread_ts, count, timeout=20.0) -> list[str]:

@@ -78,5 +78,11 @@ async def test_the_built_in_graph_tells_each_node_as_it_starts_and_ends(context)
     ]
     assert ("NodeStarted", "plan") in nodes and ("NodeFinished", "plan") in nodes
     assert nodes.index(("NodeStarted", "plan")) < nodes.index(("NodeFinished", "plan"))
+    # the workers (Send tasks, a subgraph each) show by name: draft done, review waiting
+    for worker in ("researcher", "critic", "editor"):
+        draft, review = f"{worker}: draft", f"{worker}: review"
+        assert nodes.index(("NodeStarted", draft)) < nodes.index(("NodeFinished", draft))
+        assert ("NodeStarted", review) in nodes and ("NodeFinished", review) not in nodes
+    assert not [n for n in nodes if n[1] == "worker"]  # named by worker, not by node
     assert any(isinstance(e, Interrupted) for e in events)
     assert isinstance(events[-1], Done) and events[-1].state.interrupts

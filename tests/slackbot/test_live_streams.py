@@ -4,10 +4,14 @@ status line; on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from graphs.examples import agent
-from tests.slackbot.conftest import CHANNEL, app_settings, start_run, started
+from slackbot.streaming import Budget, Place, StreamWriter
+from tests.slackbot.conftest import CHANNEL, is_answer, start_run
 from tests.slackbot.test_own_graph import next_open, press, result, start
 
 EMAIL = {"to": "ana@example.com", "subject": "Launch", "body": "It ships on Friday."}
@@ -16,22 +20,6 @@ ANSWER = (
     "Done: the email to Ana went out. It tells her the launch ships on Friday, that the"
     " release notes follow on Thursday, and that support knows what changes for customers."
 )
-
-
-@pytest.fixture
-def agent_app(slack, llm_server, database, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "test")
-    database_url, data_dir = database
-
-    def make(spec: str = "graphs.examples.agent:make_graph", **overrides):
-        settings = app_settings(
-            slack, llm_server, database_url=database_url, data_dir=data_dir, graph_spec=spec,
-            **overrides,
-        )  # fmt: skip
-        return started(settings, slack)
-
-    return make
 
 
 def streams(slack, root_ts):
@@ -83,6 +71,7 @@ async def test_an_agent_turn_streams_its_text_and_tool_card_around_the_review(
     assert task_statuses(stream, call_id) == ["in_progress", "complete"]
     assert "Email sent to ana@example.com" in stream.tasks[call_id]["output"]
     assert second.text == ANSWER == markdown(stream)
+    assert [m for m in slack.thread(CHANNEL, root.ts) if is_answer(m)] == [second]  # once
     assert len(calls_for(slack, "chat.appendStream", second.ts)) >= 2  # written as it came
     statuses = [s for c, t, s in slack.status_log if t == root.ts]
     assert "is thinking…" in statuses and "is running send_email…" in statuses
@@ -96,9 +85,12 @@ async def test_the_built_in_run_shows_its_steps_as_a_plan(slack, app):
         lambda: (s := streams(slack, root.ts)) and not s[0][1].streaming and s[0]
     )
     assert stream.display == "plan" and stream.plan_title
-    titles = [t["title"] for t in stream.tasks.values()]
-    assert titles[0] == "plan"
-    assert stream.tasks[next(iter(stream.tasks))]["status"] == "complete"
+    shown = {t["title"]: t["status"] for t in stream.tasks.values()}
+    assert next(iter(shown)) == "plan" and shown["plan"] == "complete"
+    # then each worker: its draft written, its review waiting for people
+    for worker in ("researcher", "critic", "editor"):
+        assert shown[f"{worker}: draft"] == "complete"
+        assert shown[f"{worker}: review"] == "pending"
 
 
 def answers(slack, root_ts):
@@ -159,6 +151,8 @@ async def test_streaming_refused_falls_back_to_post_and_update_with_the_same_tex
     assert not slack.streams
     assert answer.text == ANSWER
     assert not slack.calls_to("chat.appendStream")
+    # the posted and updated message is the answer, once: no result message after it
+    assert [m for m in slack.thread(CHANNEL, root.ts) if is_answer(m)] == [answer]
 
 
 async def test_the_app_stopped_mid_stream_finishes_that_same_message_after_restart(
@@ -177,4 +171,23 @@ async def test_the_app_stopped_mid_stream_finishes_that_same_message_after_resta
         await result(slack, root, timeout=30)
         await slack.wait_for(lambda: slack.messages[(CHANNEL, cut.ts)].text == ANSWER)
     assert [m.ts for m in answers(slack, root.ts)] == [cut.ts]  # one answer message, finished
+    assert [m for m in slack.thread(CHANNEL, root.ts) if is_answer(m)] == [cut]
     assert len(slack.streams) == 1 and not stream.streaming
+
+
+async def test_an_answer_ends_without_waiting_for_the_appends_budget(slack):
+    """Appends are paced by one budget for all streams; the stop is not an append: an answer
+    whose stream waits for the budget ends at once, the rest of its text in the stop."""
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url + "/api/")
+    root = await client.chat_postMessage(channel=CHANNEL, text="question")
+    budget = Budget(per_minute=1, burst=1)  # one append, then one a minute
+    writer = StreamWriter(client, budget, Place(CHANNEL, root["ts"], "UANA", "T1"))
+    writer.text("First words.")
+    await slack.wait_for(lambda: slack.calls_to("chat.startStream"))
+    writer.text(" Then more.")
+    await slack.wait_for(lambda: slack.calls_to("chat.appendStream"))
+    writer.text(" And the end.")
+    await asyncio.sleep(0.3)  # the writer now waits for the budget's next append
+    ts = await asyncio.wait_for(writer.close(), timeout=10)  # not the minute the budget wants
+    assert slack.messages[(CHANNEL, ts)].text == "First words. Then more. And the end."
+    assert not slack.streams[(CHANNEL, ts)].streaming

@@ -416,6 +416,13 @@ async def test_the_built_in_flow_with_a_revision_runs_on_the_server_with_our_kno
         editor = reviews["editor"]
         assert "First draft by the Editor" in block_text(editor)
         assert "Round 1 of 3" in block_text(editor)  # max_revisions=2 crossed the wire
+        plan = next(
+            s
+            for (c, ts), s in slack.streams.items()
+            if slack.messages[(c, ts)].thread_ts == root.ts
+        )
+        shown = {t["title"]: t["status"] for t in plan.tasks.values()}  # the plan, by worker
+        assert shown["researcher: draft"] == "complete" and shown["editor: review"] == "pending"
 
         await slack.click(ANA, reviews["researcher"], ACTION_APPROVE)
         await slack.click(BEN, editor, ACTION_REVISE)

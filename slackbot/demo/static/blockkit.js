@@ -130,6 +130,7 @@ function passive(e) {
 function element(e, b, message) {
   if (!e) return "";
   if (e.type === "button") return button(e, b, message);
+  if (e.type === "feedback_buttons" && typeof feedbackButtons === "function") return feedbackButtons(e, b, message);
   if (e.type === "mrkdwn" || e.type === "plain_text") return `<span>${textOf(e)}</span>`;
   if (e.type === "image") return image(e.image_url, e.alt_text, "inline");
   return passive(e);
@@ -198,6 +199,7 @@ function block(b, message) {
     case "context": return `<div class="blk-context">${(b.elements || []).map((e) => element(e, b, message)).join(" ")}</div>`;
     case "divider": return "<hr>";
     case "actions": return `<div class="actions">` + (b.elements || []).map((e) => element(e, b, message)).join("") + `</div>`;
+    case "context_actions": return `<div class="actions context-actions">` + (b.elements || []).map((e) => element(e, b, message)).join("") + `</div>`;
     case "image": return `<figure class="blk-image">${b.title ? `<figcaption>${textOf(b.title)}</figcaption>` : ""}${image(b.image_url, b.alt_text, "block")}</figure>`;
     case "rich_text": return `<div class="blk-rich">${(b.elements || []).map(richText).join("")}</div>`;
     case "input": return `<div class="blk-input"><b>${textOf(b.label)}</b> ${element(b.element, b, null)}` +

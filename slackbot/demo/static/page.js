@@ -29,8 +29,8 @@ const seenRunning = new Set();  // roots this page saw unfinished: they stay ope
 function messageHtml(m) {
   const bot = m.user === APP;
   const name = state.names[m.user] || m.user;
-  const content = m.blocks && m.blocks.length ? m.blocks.map((b) => block(b, m)).join("")
-                                              : `<div class="blk-section">${mrkdwn(m.text)}</div>`;
+  const content = streamedContent(m) ?? (m.blocks && m.blocks.length ? m.blocks.map((b) => block(b, m)).join("")
+                                              : `<div class="blk-section">${mrkdwn(m.text)}</div>`);
   const reactions = (m.reactions || []).map((r) => `<span class="reaction">${r.name === "memo" ? "📝" : ":" + esc(r.name) + ":"} ${r.count}</span>`).join("");
   return `<div class="msg" data-ts="${m.ts}"><div class="avatar ${bot ? "bot" : ""}">${esc(name[0].toUpperCase())}</div>
     <div class="body"><div class="who">${esc(name)}${bot ? " <small>APP</small>" : ""}<small>${when(parseFloat(m.ts))}</small>
@@ -59,7 +59,7 @@ function threadHtml(root, replies, user, channel) {
       `aria-expanded="false">▸ Show ${count} · finished</button></div>`;
   const toggle = finished(root, replies) ? `<button class="toggle" data-toggle="${root.ts}" aria-expanded="true">▾ Hide ${count}</button>` : "";
   return `<div class="thread" data-root="${root.ts}">${toggle}` + replies.map(messageHtml).join("") +
-    `<div class="reply"><textarea rows="1" data-thread="${root.ts}" data-channel="${channel}" ` +
+    statusLine(root.ts) + `<div class="reply"><textarea rows="1" data-thread="${root.ts}" data-channel="${channel}" ` +
     `placeholder="Reply in thread as ${esc(state.names[user] || user)}… (Enter sends, ` +
     `Shift+Enter for a new line)"></textarea>` +
     `<button data-send="${root.ts}" data-channel="${channel}">Send</button></div></div>`;
