@@ -72,7 +72,7 @@ class Driver:
         self.due = DueWork(store, thread, metrics, self.inbox, approvers)  # expiry, reminders
         self.live: Live | None = None  # steps shown as they run (streams, status)
         # run id → (its turn's result key, the streamed message that is that turn's answer)
-        self._answers: dict[str, tuple[str, str]] = {}
+        self._streamed_answers: dict[str, tuple[str, str]] = {}
 
     async def start_background_work(self) -> None:
         """Keep this process's leases; pick up runs whose driver died (crash, deploy) now and
@@ -172,7 +172,7 @@ class Driver:
                 await self._stop(run.run_id, error)
         finally:
             del self.held[run.run_id]
-            self._answers.pop(run.run_id, None)
+            self._streamed_answers.pop(run.run_id, None)
 
     async def _cancel_stopped(self, run: Run) -> None:
         """Stop on the streamed answer cancels the run, as its Cancel button would (by the
@@ -326,7 +326,7 @@ class Driver:
         if writer.stopped_by_user:
             raise StoppedByUser(run)
         if answered and writer.ts:
-            self._answers[run.run_id] = (key, writer.ts)
+            self._streamed_answers[run.run_id] = (key, writer.ts)
         return state
 
     async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:
@@ -393,7 +393,7 @@ class Driver:
     async def _answer(self, run: Run, graph: HostedGraph, values: dict, recovering: bool) -> str:
         """The turn's answer: the message its last step streamed, when that ended as the
         answer; else the result message (the summary, for the built-in graph), posted once."""
-        key, ts = self._answers.pop(run.run_id, ("", ""))
+        key, ts = self._streamed_answers.pop(run.run_id, ("", ""))
         if ts and key == run.result_key:
             return ts
         already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
