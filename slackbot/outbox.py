@@ -47,7 +47,12 @@ class Outbox:
                 await draw(item)
             except Exception as error:
                 if not is_transient_fault(error):
-                    log.warning("dropping an update Slack will not take (%s): %s", item.id, error)
+                    if item.kind == REVIEW:  # said as it was before updates were owed
+                        log.warning("could not update review %s: %s", item.target, error)
+                    else:
+                        log.warning(
+                            "dropping an update Slack will not take (%s): %s", item.id, error
+                        )
                     await self._settle(item)
                     continue
                 log.warning("Slack has not taken %s yet, retrying later: %s", item.id, error)

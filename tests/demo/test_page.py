@@ -421,7 +421,7 @@ async def test_the_messages_tab_shows_the_prompts_and_a_dm_is_a_conversation(tal
         await prompts.filter(has_text="chat:").click()  # sent as a DM, as Slack does
 
         thread = thread_of(page, "chat what time is it in Tokyo?")
-        await expect(thread.get_by_text("It is")).to_be_visible(timeout=20_000)
+        await expect(thread.get_by_text("It is").last).to_be_visible(timeout=20_000)  # the answer
         box = thread.locator("textarea")
         await box.fill("what did I ask you before?")
         await box.press("Enter")
@@ -450,7 +450,7 @@ async def test_a_mention_in_demo_with_a_tool_approval_then_a_follow_up(talking_d
 
         thread = thread_of(page, "note that the Tokyo call is at 9")
         await thread.get_by_role("button", name="Approve").click(timeout=20_000)
-        await expect(thread.get_by_text("Saved the note")).to_be_visible(timeout=20_000)
+        await expect(thread.get_by_text("Saved the note").last).to_be_visible(timeout=20_000)
         box = thread.locator("textarea")
         await box.fill("@Orchestrator what did I ask you before?")
         await box.press("Enter")

@@ -92,18 +92,7 @@ async def test_a_dm_after_cancel_goes_on_with_both_batched_calls_rejected(
         assert status == 200
         await slack.wait_for(lambda: "Cancelled by" in block_text(root))
         await slack.dm(ANA, "hello?", thread_ts=first.ts)
-        await slack.wait_for(
-            lambda: (
-                len(
-                    [
-                        m
-                        for m in bot_replies(slack, first.channel, first.ts)
-                        if "🏁" in block_text(m)
-                    ]
-                )
-                >= 2
-            )
-        )
+        await wait_answers(slack, first.channel, first.ts, 2)  # the rejection's, then hello's
         await running.services.orchestrator.wait_idle()
 
     assert agent.CALLS == []

@@ -126,7 +126,7 @@ async def test_metrics_count_a_whole_run(slack, llm_server, pg_app, pg_url):
     (review_id,) = db_rows(pg_url, "SELECT review_id FROM orchestrate_reviews WHERE step = 2")[0]
     logged = [json.loads(line) for line in lines.getvalue().splitlines()]
     # The update was owed with the answer (the outbox): Slack refused it for good, so dropped.
-    refused = [e for e in logged if e["message"].startswith("dropping an update")]
+    refused = [e for e in logged if e["message"].startswith(f"could not update review {review_id}")]
     assert len(refused) == 1, logged
     assert refused[0]["run_id"] == run_id and refused[0]["review_id"] == review_id
     assert refused[0]["level"] == "WARNING" and refused[0]["logger"] == "slackbot.outbox"
