@@ -137,11 +137,15 @@ class Shown:
         self.topic = topic
         self._open: dict[str, str] = {}  # task id → title, still in progress
         self._nodes = 0
+        self._said: str | None = None  # the AI message whose text was written last
 
     async def event(self, event: Event) -> None:
         writer = self.writer
         if self.messages:
             if isinstance(event, TextDelta):
+                if self._said is not None and event.message_id != self._said:
+                    writer.text("\n\n")  # a new AI message ("Let me check." … "It is sunny.")
+                self._said = event.message_id
                 writer.text(event.text)
             elif isinstance(event, ToolStarted):
                 self._open[event.call_id] = event.name
