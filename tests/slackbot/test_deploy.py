@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -20,6 +21,7 @@ from tests.slackbot.conftest import (
     ANA,
     BEN,
     CHANNEL,
+    EVE,
     app_settings,
     block_text,
     db_rows,
@@ -293,3 +295,39 @@ async def test_sigterm_mid_burst_of_thread_replies_loses_none(slack, llm_server,
             assert (await slack.deliver(body, "application/json", url=b.url))[0] == 200
     rows = db_rows(pg_url, "SELECT notes_ts FROM orchestrate_reviews WHERE notes_ts IS NOT NULL")
     assert sorted(ts for (ts,) in rows) == sorted(message.ts for message, _ in sent)
+
+
+async def test_sigterm_mid_burst_of_form_submissions_stores_every_acknowledged_one(
+    slack, llm_server, spawn, pg_url
+):
+    """Three typed forms submitted as the app stops, with the database slow: each closes
+    (stored, then answered) and each run goes on; nobody has to submit again."""
+    from tests.slackbot.test_deadlines import TRIAGE
+    from tests.slackbot.test_own_graph import fill, form, next_open, start
+
+    examples = str(Path(__file__).parents[2] / "graphs" / "examples" / "langgraph.json")
+    a = await spawn("a", ORCHESTRATE_GRAPH=examples)
+    slack.app_url = a.url
+    users = [ANA, BEN, EVE]
+    roots = [await start(slack, f"typed_answer Search is down {i}") for i in range(3)]
+    views = []
+    for user, root in zip(users, roots, strict=True):
+        views.append(await form(slack, await next_open(slack, root), "Answer", user=user))
+    with runs_locked(pg_url):
+        burst = asyncio.gather(
+            *(
+                slack.submit_view(user, fill(view, **TRIAGE), view=view)
+                for user, view in zip(users, views, strict=True)
+            )
+        )
+        await asyncio.sleep(0.5)  # all three in flight, none stored yet
+        a.process.terminate()
+        await asyncio.sleep(1.0)
+    answers = await burst
+    assert answers == [(200, None)] * 3  # each form closed: its answer was stored
+    assert await asyncio.wait_for(a.process.wait(), 15) == 0
+    rows = db_rows(pg_url, "SELECT COUNT(*) FROM orchestrate_reviews WHERE status = 'decided'")
+    assert rows == [(3,)]
+    await spawn("b", ORCHESTRATE_GRAPH=examples)
+    for root in roots:  # each run resumed with its answer, by the next process if need be
+        await slack.wait_for(lambda r=root: "Done" in block_text(root_of(slack, r)), 30)
