@@ -312,7 +312,8 @@ class SlackEmulator(StreamMethods, Directory, TalkMixin):  # streams.py: chat.*S
             "user_id": user,
             "user_name": user.lower(),
             "command": "/orchestrate",
-            "text": text,
+            # As Slack sends it (manifest: should_escape false): `& < >` escaped, nothing else.
+            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
             "api_app_id": APP_ID,
             "response_url": f"{self.base_url}/response/{channel}/{user}",
             "trigger_id": self.issue_trigger(user),

@@ -11,10 +11,18 @@ from slackbot.orchestrator import Orchestrator
 COMMAND = "/orchestrate"
 
 
+def typed(command: dict) -> str:
+    """What the person typed: Slack sends a command's text with `&`, `<` and `>` escaped
+    (`{"note": "a &amp; b"}`), and a graph's JSON input must get them back as typed."""
+    text = str(command.get("text") or "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
     @app.command(COMMAND)
     async def orchestrate(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
-        if command.get("text", "").strip().lower() == STATUS:
+        text = typed(command)
+        if text.strip().lower() == STATUS:
             await ack()  # the list needs the database: it follows as an ephemeral response
             status = await orchestrator.inbox.status(
                 team_id=command.get("team_id", ""),
@@ -23,7 +31,7 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
             )
             await respond(text=status, response_type="ephemeral")
             return
-        reply = orchestrator.command_reply(command.get("text", ""))
+        reply = orchestrator.command_reply(text)
         if reply:
             await ack(text=reply)  # an ephemeral answer to the person who typed it
             return
@@ -31,7 +39,7 @@ def register(app: AsyncApp, orchestrator: Orchestrator) -> None:
             team_id=command.get("team_id", ""),
             channel_id=command["channel_id"],
             user_id=command["user_id"],
-            topic=command["text"],
+            topic=text,
         )
         await (ack(text=recorded.notice) if recorded.notice else ack())
         if notice := await recorded.show():  # the root is posted, the graph started

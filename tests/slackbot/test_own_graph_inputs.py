@@ -155,6 +155,11 @@ async def test_a_json_input_is_checked_against_the_graph_naming_the_field(slack,
     root = await start(slack, 'expense {"description": "taxi", "amount": 12.5}')
     assert "booked taxi for 12.50" in await result(slack, root)
 
+    # Slack escapes & < > in a command's text: the graph gets them as they were typed.
+    root = await start(slack, 'expense {"description": "R&D <lab> taxi", "amount": 3}')
+    await result(slack, root)
+    assert (await run_row(app, root)).input == {"description": "R&D <lab> taxi", "amount": 3}
+
 
 async def test_a_messages_graph_with_one_more_field_takes_json_and_refuses_plain_text(slack, app):
     body = await refused(slack, "support where is my order")
