@@ -3,7 +3,8 @@ posted, the result is posted; and the work behind it (leases, recovery, due work
 
 A run is driven only by the process that holds its lease in the store. What to do next is
 always derived from the checkpoint and the stored answers, so a process that takes over after
-a crash runs exactly the same code.
+a crash runs exactly the same code. The tasks, leases and recovery behind it are in
+run_leases.py; steps streamed as they run and the turn's answer in streamed_answers.py.
 """
 
 from __future__ import annotations
@@ -12,31 +13,29 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from langgraph.errors import is_invalid_resume
 from slack_sdk.errors import SlackApiError
 
-from slackbot import blocks
-from slackbot.catalog import Catalog, HostedGraph
+from slackbot.catalog import Catalog
 from slackbot.due import DueWork
 from slackbot.engine.base import Engine, GraphState
-from slackbot.engine.events import Step, final_state
-from slackbot.engine.plain import to_plain
+from slackbot.engine.events import Step
 from slackbot.engine.remote import RefusedAnswer
-from slackbot.feedback import feedback_block
 from slackbot.inbox import Inbox
-from slackbot.live import Answer, Live
+from slackbot.live import Live
 from slackbot.logs import bind_log_context
 from slackbot.metrics import Metrics
 from slackbot.notices import describe, is_transient_fault
 from slackbot.reviews.cancelled import cancelled_answer
 from slackbot.reviews.refusals import readable_error, refused_reviews
+from slackbot.run_leases import RunLeases
 from slackbot.steps import Resumption, resumption, resumption_of, step_requests
 from slackbot.store import LeaseLost, Review, ReviewStatus, Run, StepRequest, Store
-from slackbot.streaming import View
-from slackbot.thread import SUMMARY_EVENT, SlackThread, result_metadata
+from slackbot.streamed_answers import StoppedByUser, StreamedAnswers
+from slackbot.thread import SlackThread
 from slackbot.turns import hand_over
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ log = logging.getLogger(__name__)
 MAX_GRAPH_RUNS_PER_DRIVE = 20  # a guard against a graph that makes no progress
 
 
-class Driver:
+class Driver(RunLeases, StreamedAnswers):
     def __init__(
         self,
         *,
@@ -73,62 +72,6 @@ class Driver:
         self.live: Live | None = None  # steps shown as they run (streams, status)
         # run id → (its turn's result key, the streamed message that is that turn's answer)
         self._streamed_answers: dict[str, tuple[str, str]] = {}
-
-    async def start_background_work(self) -> None:
-        """Keep this process's leases; pick up runs whose driver died (crash, deploy) now and
-        whenever a lease expires."""
-        self._background = [
-            asyncio.create_task(self._renew_leases_forever()),
-            asyncio.create_task(self._recover_forever()),
-        ]
-
-    async def close(self) -> None:
-        self._closing = True  # listeners still finishing must not start new work
-        tasks = [*self._tasks, *self._background]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.thread.close()
-        with contextlib.suppress(Exception):
-            await self.store.release_leases()
-
-    async def wait_idle(self) -> None:
-        """Wait until no run is being driven by this process (tests and the demo use this)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _recover_forever(self) -> None:
-        while True:
-            try:
-                for run in await self.store.claim_expired():
-                    log.info("taking over run %s (its lease expired)", run.run_id)
-                    self.begin(run, recovering=True)
-            except Exception:
-                log.exception("recovery pass failed")
-            await self.due.run()
-            await self.due.outbox.drain()  # Slack updates a stopped process left owed
-            await asyncio.sleep(self.store.lease_seconds / 3)
-
-    @contextlib.contextmanager
-    def hold(self, run_id: str) -> Iterator[None]:
-        """Keep renewing the lease of a run the current task works on (not driving it yet)."""
-        self.held[run_id] = asyncio.current_task()  # type: ignore[assignment]
-        try:
-            yield
-        finally:
-            del self.held[run_id]
-
-    def begin(self, run: Run, **how: Any) -> None:
-        """Drive the run in the background (see `drive` for `how`)."""
-        self.spawn(self.drive(run, **how))
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        if self._closing:
-            work.close()  # the lease expires and another process (or the restart) takes over
-            return
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def drive(
         self,
@@ -173,35 +116,6 @@ class Driver:
         finally:
             del self.held[run.run_id]
             self._streamed_answers.pop(run.run_id, None)
-
-    async def _cancel_stopped(self, run: Run) -> None:
-        """Stop on the streamed answer cancels the run, as its Cancel button would (by the
-        person it streamed to: only they see Stop)."""
-        log.info("run %s: stopped in Slack by %s", run.run_id, run.started_by)
-        cancelled, closed, owed = await self.store.cancel_running(run.run_id, run.started_by)
-        if cancelled is None:
-            return
-        self.metrics.run_ended("cancelled")
-        self.inbox.refresh(self.inbox.concerned(cancelled, *closed))
-        await self.due.outbox.do(owed)
-
-    async def _renew_leases_forever(self) -> None:
-        """One statement per interval renews every lease this process holds; a run another
-        process took over meanwhile (this one stalled past its lease) stops here."""
-        while True:
-            await asyncio.sleep(self.store.lease_seconds / 3)
-            held = dict(self.held)
-            if not held:
-                continue
-            try:
-                taken = await self.store.renew_leases(held)
-            except Exception:
-                log.exception("could not renew this process's leases")
-                continue
-            for run_id in taken:
-                if self.held.get(run_id) is held[run_id]:
-                    log.warning("run %s was taken over by another process", run_id)
-                    held[run_id].cancel()
 
     async def _stop(self, run_id: str, error: BaseException) -> None:
         self.metrics.graph_error(error)
@@ -298,37 +212,6 @@ class Driver:
             return None
         return await self._run_step(engine, run, Step.proceed())
 
-    async def _run_step(self, engine: Engine, run: Run, step: Step) -> GraphState | None:
-        """Run a step of the graph; the state it stopped in when known (`Done`'s). A step of a
-        `messages` graph that ends the turn leaves its streamed message as the turn's answer."""
-        events = engine.events(run.run_id, step)
-        if self.live is None:
-            return await final_state(events)
-        messages = self.catalog[run.graph].inputs.messages
-        key, number = run.result_key, run.step  # a conversation's turns each stream anew
-
-        async def saved(ts: str) -> None:
-            await self.store.save_live_message(key, number, ts)
-
-        async def ending(state: GraphState | None, view: View) -> Answer | None:
-            if state is None:
-                state = await engine.state(run.run_id)
-            text = blocks.last_ai_text(to_plain(state.values)) if state.done else None
-            if text and view.text.rstrip().endswith(text.strip()):
-                return answer_end(run)
-            return None
-
-        shown = await self.store.live_message(key, number)  # a crash cut it short
-        state, writer, answered = await self.live.run_step(
-            run, events, messages=messages, ts=shown, on_ts=saved,
-            ending=ending if messages else None,
-        )  # fmt: skip
-        if writer.stopped_by_user:
-            raise StoppedByUser(run)
-        if answered and writer.ts:
-            self._streamed_answers[run.run_id] = (key, writer.ts)
-        return state
-
     async def _reopen_refused(self, engine: Engine, run: Run, error: Exception) -> bool:
         """The graph refused answers of the step (a typed interrupt's model raised
         `ValidationError`): open those reviews again, their answers kept as refused, and show
@@ -374,60 +257,6 @@ class Driver:
         self.inbox.refresh(self.inbox.concerned(decision.run, *reviews))
         await self.thread.show_root(decision.run, decision.decided, decision.total)
         return decision.run, ()
-
-    async def _finish(
-        self, run: Run, graph: HostedGraph, values: dict, recovering: bool
-    ) -> Run | None:
-        result = to_plain(values)
-        if not run.summary_ts:
-            ts = await self._answer(run, graph, values, recovering)
-            run = dataclasses.replace(run, summary_ts=ts)
-        next_turn = await self.store.finish_turn(run.run_id, result, run.summary_ts)
-        if next_turn is not None:
-            await self.thread.show_root(next_turn)
-            return next_turn
-        self.metrics.run_ended("finished")
-        await self.thread.show_root(dataclasses.replace(run, phase="done"))
-        return None
-
-    async def _answer(self, run: Run, graph: HostedGraph, values: dict, recovering: bool) -> str:
-        """The turn's answer: the message its last step streamed, when that ended as the
-        answer; else the result message (the summary, for the built-in graph), posted once."""
-        key, ts = self._streamed_answers.pop(run.run_id, ("", ""))
-        if ts and key == run.result_key:
-            return ts
-        already = await self.thread.find_posted(run, SUMMARY_EVENT) if recovering else {}
-        if run.result_key in already:
-            return already[run.result_key]
-        messages = graph.inputs.messages
-        text = blocks.last_ai_text(to_plain(values)) if messages else None
-        shown = await self.store.live_message(run.result_key, run.step) if recovering else None
-        if self.live is not None and text and shown:  # the app stopped before it ended it
-            await self.live.finish(run, shown, text, answer_end(run))
-            return shown
-        if graph.builtin:
-            message = blocks.summary_message(
-                values.get("summary", ""), values.get("plan_note", ""), self.thread.model
-            )
-        else:
-            message = blocks.result_message(to_plain(values), graph.outputs)
-            if messages:
-                message.blocks.append(feedback_block(run.run_id))
-        return await self.thread.post_result(run, message)
-
-
-class StoppedByUser(Exception):
-    """A person pressed Stop on the run's streamed message: the turn is cancelled."""
-
-    def __init__(self, run: Run) -> None:
-        super().__init__(run.run_id)
-        self.run = run
-
-
-def answer_end(run: Run) -> Answer:
-    """What ends a message that is a turn's answer: the feedback buttons, and the metadata
-    that finds it again after a restart."""
-    return [feedback_block(run.run_id)], result_metadata(run)
 
 
 async def _settled(shown: asyncio.Future | None) -> None:

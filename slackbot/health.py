@@ -141,7 +141,7 @@ class LangGraphHealth:
 
 def langgraph_health(catalog: Catalog) -> LangGraphHealth | None:
     """The health of the LangGraph server the catalog's graph runs on, if it runs on one."""
-    from slackbot.catalog import RemoteCatalog
+    from slackbot.remote_catalog import RemoteCatalog
 
     if not isinstance(catalog, RemoteCatalog):
         return None

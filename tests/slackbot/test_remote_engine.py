@@ -18,10 +18,11 @@ from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
 
 from slackbot.blocks import ACTION_APPROVE, ACTION_REVISE
-from slackbot.catalog import UNREACHABLE_NOW, RemoteCatalog, load_catalog
+from slackbot.catalog import load_catalog
 from slackbot.demo.process import AppProcess, free_port
 from slackbot.engine.loading import GraphLoadError
 from slackbot.engine.remote import LangGraphServerError, RemoteEngine, RemoteSource
+from slackbot.remote_catalog import UNREACHABLE_NOW, RemoteCatalog
 from slackbot.settings import Settings, SettingsError
 from slackbot.store import RunStatus
 from tests.slackbot.conftest import (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import graphs.examples
-from slackbot import server
+from slackbot import socket_mode
 from slackbot.blocks import ACTION_APPROVE, ACTION_REVISE
 from slackbot.demo.process import AppProcess
 from slackbot.settings import StartupError
@@ -37,7 +37,7 @@ TYPED_ANSWER = str(Path(graphs.examples.__file__).parent / "typed_answer.py") + 
 @pytest.fixture(autouse=True)
 def quick_reconnect(monkeypatch):
     """In-process apps notice a dropped connection within 1 s instead of 5 s."""
-    monkeypatch.setattr(server, "SOCKET_PING_SECONDS", 1.0)
+    monkeypatch.setattr(socket_mode, "SOCKET_PING_SECONDS", 1.0)
 
 
 def socket_settings(slack, llm_server, database_url, data_dir, **overrides):
