@@ -82,7 +82,7 @@ async def _healthz_pair(
 
 
 async def _recovery_pass(services: Services) -> float:
-    """The loop body of Orchestrator._recover_forever, timed: claim the runs whose lease
+    """The loop body of RunLeases._recover_forever (the driver's), timed: claim the runs whose lease
     expired, then expire and remind what is due. Nothing is claimed or due here."""
     orchestrator = services.orchestrator
     began = time.perf_counter()
