@@ -40,6 +40,7 @@ from slackbot.notices import (
 from slackbot.people import People
 from slackbot.recording import Recorded, stored_first
 from slackbot.reminding import RuleReminders
+from slackbot.reviews.cancelled import can_go_on
 from slackbot.steps import control_at
 from slackbot.store import (
     Outcome,
@@ -214,6 +215,10 @@ class Orchestrator(FormAnswers, ThreadReplies):
         async def show() -> str | None:
             # Stored with the cancel: shown now, or by whichever process retries it.
             shown = await self.driver.due.outbox.do(owed)
+            # A conversation whose messages waited for the review goes on with them now.
+            if going := await self.store.go_on_after_cancel(run_id, can_go_on):
+                await self.thread.show_root(going)
+                self.driver.begin(going)
             return None if shown else CANCEL_LATE
 
         return Recorded(then=show)

@@ -245,6 +245,11 @@ class MessagesMixin(RunsMixin, AnswersMixin):
             await self._mark(tx, said, run.run_id, "refused")
             return Received(Heard.OVER, run)
         await self._mark(tx, said, run.run_id, "queued")
+        return Received(Heard.TURN, await self._answer_cancelled(tx, run.run_id))
+
+    async def _answer_cancelled(self, tx: Tx, run_id: str) -> Run:
+        """The cancelled run works again, under this process's lease: its driver first answers
+        the cancelled reviews (as cancelled), then takes the queued messages in turn."""
         now = self.clock()
         row = await tx.fetchone(
             "UPDATE orchestrate_runs SET status = 'running', phase = 'planning', turn_ts = NULL,"
@@ -252,10 +257,36 @@ class MessagesMixin(RunsMixin, AnswersMixin):
             " lease_until = %(until)s, updated_at = %(now)s WHERE run_id = %(run_id)s"
             " RETURNING *",
             {"owner": self.owner, "until": now + self.lease_seconds, "now": now,
-             "run_id": run.run_id},
+             "run_id": run_id},
         )  # fmt: skip
         assert row is not None
-        return Received(Heard.TURN, Run.from_row(row))
+        return Run.from_row(row)
+
+    async def go_on_after_cancel(
+        self, run_id: str, goes_on: Callable[[Sequence[Review]], bool]
+    ) -> Run | None:
+        """A conversation cancelled while messages waited for its review: they are not left
+        waiting for yet another message. The run works again (as `_after_cancel` makes it for
+        a new message) when messages are queued and the cancelled reviews can say so; else
+        None (nothing waits, or the conversation cannot go on: the next message says so)."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                f"SELECT * FROM orchestrate_runs WHERE run_id = %(id)s{self.db.for_update}",
+                {"id": run_id},
+            )
+            run = Run.from_row(row) if row else None
+            if run is None or run.status != RunStatus.CANCELLED:
+                return None
+            queued = await tx.fetchone(
+                "SELECT ts FROM orchestrate_messages WHERE run_id = %(id)s AND status = 'queued'"
+                " LIMIT 1",
+                {"id": run_id},
+            )
+            step = await self._step(tx, run)
+            cancelled = [r for r in step if r.status == ReviewStatus.CANCELLED]
+            if queued is None or not cancelled or not goes_on(cancelled):
+                return None
+            return await self._answer_cancelled(tx, run_id)
 
     async def _next_turn(self, tx: Tx, run_id: str, ts: str, result: Any = None) -> Run:
         """The run works on the turn of message `ts` now, under this process's lease."""

@@ -119,3 +119,30 @@ async def test_a_question_cancelled_ends_the_conversation_in_one_line(slack, llm
     assert "cannot go on" in line and "starts a new one" in line
     assert answers(slack, CHANNEL, asked.ts) == []
     assert "Cancelled by" in block_text(progress(slack, asked.ts))
+
+
+async def test_a_message_that_waited_for_the_review_runs_once_it_is_cancelled(
+    slack, llm_server, talk_app
+):
+    """Ben wrote while the review waited ("I'll read this once…"); Ana cancels: his message is
+    the next turn at once, after the cancelled call's rejection, without a further message."""
+    agent.CALLS.clear()
+    llm_server.script_tool_calls([("send_email", EMAIL)])
+    llm_server.script.extend(["Fine, I did not send it.", "Ben is copied next time."])
+    async with talk_app() as running:
+        asked = await slack.mention(ANA, CHANNEL, "email Ana about the launch")
+        await open_review(slack, asked.ts)
+        await slack.mention(BEN, CHANNEL, "copy me next time", thread_ts=asked.ts)
+        await slack.wait_for(lambda: ephemeral_lines(slack, BEN))
+        await cancel(slack, asked.ts)
+        shown = await wait_answers(slack, CHANNEL, asked.ts, 2)
+        await running.services.orchestrator.wait_idle()
+
+    assert agent.CALLS == []  # the cancelled call never ran
+    assert "Ben is copied next time." in shown[1]
+    last = llm_server.requests[-1]
+    assert [m["role"] for m in last["messages"]] == [
+        "system", "user", "assistant", "tool", "assistant", "user"
+    ]  # fmt: skip
+    assert last["messages"][-1]["content"] == "copy me next time"
+    assert tool_results(last)[0]["content"].endswith("with reason: Cancelled by Ana")
