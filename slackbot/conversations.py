@@ -9,7 +9,6 @@ keeps what people *answer*.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -21,9 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slackbot.catalog import Catalog
 from slackbot.driver import Driver
 from slackbot.engine.inputs import InputError
-from slackbot.metrics import Metrics
 from slackbot.notices import (
-    NOT_IN_CHANNEL,
     NOT_SAVED,
     TOO_MANY_HERE,
     TOO_MANY_OF_YOURS,
@@ -91,7 +88,6 @@ class Conversations:
         thread: SlackThread,
         driver: Driver,
         orchestrator: Orchestrator,
-        metrics: Metrics,
         approvers: frozenset[str] = frozenset(),
         limits: tuple[int, int] = (10, 50),
         follow_ups: str = "mention",
@@ -102,7 +98,6 @@ class Conversations:
         self.thread = thread
         self.driver = driver
         self.orchestrator = orchestrator
-        self.metrics = metrics
         self.approvers = approvers
         self.limits = limits
         self.every_reply = follow_ups == "all"
@@ -183,17 +178,8 @@ class Conversations:
 
     async def _start(self, said: Said, run: Run) -> None:
         """The progress message (with Cancel) as the app's first reply, then the graph."""
-        try:
-            with self.driver.hold(run.run_id):
-                ts = await self.thread.post_root(run)
-        except SlackApiError as error:
-            await self.store.delete_run(run.run_id)
-            if error.response.get("error") in {"not_in_channel", "channel_not_found"}:
-                await self._tell(said, NOT_IN_CHANNEL)
-            return
-        await self.store.set_root_ts(run.run_id, ts)
-        self.metrics.run_started()
-        self.driver.begin(dataclasses.replace(run, root_ts=ts), fresh=True)
+        if refused := await self.orchestrator.post_root(run):
+            await self._tell(said, refused)
 
     async def _new_run(self, message: Incoming, said: Said) -> tuple[NewRun | None, str | None]:
         """The run this message would start, as `/orchestrate <text>` would; or why not."""

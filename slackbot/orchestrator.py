@@ -131,9 +131,11 @@ class Orchestrator(FormAnswers, ThreadReplies):
         except RunLimitReached as full:
             too_many = TOO_MANY_OF_YOURS if full.whose == "user" else TOO_MANY_HERE
             return Recorded(too_many.format(limit=full.limit))
-        return Recorded(then=functools.partial(self._post_root, run))
+        return Recorded(then=functools.partial(self.post_root, run))
 
-    async def _post_root(self, run: Run) -> str | None:
+    async def post_root(self, run: Run) -> str | None:
+        """A stored run's progress message (with Cancel) posted, then the graph started; the
+        line to tell the person when Slack refused it (the run is deleted then)."""
         # Slack may be slow (retries, Retry-After): hold the lease meanwhile, or recovery
         # would take the run over and post a second root message.
         try:

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot.people import People
+from slackbot.posted import find_in_history, permalink
 from slackbot.reviews import KINDS, WORKER
 from slackbot.rules import is_approving
 from slackbot.safe_text import clip, neutralize
@@ -70,7 +71,7 @@ class Routing:
 
     async def post_review(self, run: Run, review: Review, message: dict[str, Any]) -> str:
         """The review in the rule's channel, with where it comes from; a note in the thread."""
-        link = await self._permalink(run.channel_id, run.thread)
+        link = await permalink(self.client, run.channel_id, run.thread)
         topic = clip(neutralize(run.topic), 300)
         thread = f"<{link}|the thread>" if link else "the thread"
         context = (
@@ -132,34 +133,3 @@ class Routing:
         where = neutralize(self.people.channel_name(review.channel_id or ""))
         text = f"{what} in #{where} by {by}" + (f": {said}" if said else "")
         await self.client.chat_postMessage(channel=run.channel_id, thread_ts=run.thread, text=text)
-
-    async def _permalink(self, channel: str, ts: str | None) -> str | None:
-        if not ts:
-            return None
-        try:
-            response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
-        except Exception:
-            return None
-        return response.get("permalink")
-
-
-async def find_in_history(
-    client: AsyncWebClient, channel: str, event_type: str, ids: set[str], pages: int = 5
-) -> dict[str, str]:
-    """Our top-level messages in a channel's recent history (`pages` of 200) whose metadata
-    is `event_type` with one of `ids`: id → ts."""
-    found: dict[str, str] = {}
-    cursor = None
-    for _page in range(pages):
-        response = await client.conversations_history(
-            channel=channel, include_all_metadata=True, limit=200, cursor=cursor
-        )
-        for message in response.get("messages", []):
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == event_type and payload.get("id") in ids:
-                found.setdefault(payload["id"], message["ts"])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor or len(found) == len(ids):
-            break
-    return found

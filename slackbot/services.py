@@ -74,7 +74,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             thread=orchestrator.thread,
             driver=orchestrator.driver,
             orchestrator=orchestrator,
-            metrics=metrics,
             approvers=settings.approvers,
             limits=(settings.max_runs_per_user, settings.max_runs_per_channel),
             follow_ups=settings.follow_ups,

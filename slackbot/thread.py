@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slackbot import blocks
+from slackbot.posted import find_in_history, permalink
 from slackbot.routing import WAITING_EVENT, Routing, with_approvals
 from slackbot.store import Review, Run
 
@@ -95,22 +96,10 @@ class SlackThread:
         thread when the root is a reply to a person's message)."""
         if run.thread_ts:
             return (await self.find_posted(run, ROOT_EVENT)).get(run.run_id)
-        cursor = None
-        for _page in range(HISTORY_PAGES):
-            response = await self.client.conversations_history(
-                channel=run.channel_id, include_all_metadata=True, limit=200, cursor=cursor
-            )
-            for message in response.get("messages", []):
-                metadata = message.get("metadata") or {}
-                if (
-                    metadata.get("event_type") == ROOT_EVENT
-                    and (metadata.get("event_payload") or {}).get("id") == run.run_id
-                ):
-                    return message["ts"]
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-        return None
+        found = await find_in_history(
+            self.client, run.channel_id, ROOT_EVENT, {run.run_id}, HISTORY_PAGES
+        )
+        return found.get(run.run_id)
 
     async def show_root(
         self,
@@ -264,7 +253,7 @@ class SlackThread:
         number = f"{run.run_id}:{run.reminders_sent + 1}"
         if number in await self.find_posted(run, REMINDER_EVENT):
             return
-        links = [await self._permalink(run.channel_id, r.message_ts) for r in reviews]
+        links = [await permalink(self.client, run.channel_id, r.message_ts) for r in reviews]
         message = blocks.reminder_message(run, people, [x for x in links if x], len(reviews))
         await self.client.chat_postMessage(
             channel=run.channel_id,
@@ -273,15 +262,6 @@ class SlackThread:
             **message.as_kwargs(),
         )
 
-    async def _permalink(self, channel_id: str, ts: str | None) -> str | None:
-        if not ts:
-            return None
-        try:
-            response = await self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
-        except SlackApiError:
-            return None  # a reminder without links still reminds
-        return response.get("permalink")
-
     async def permalinks(self, messages: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Links to (channel, ts) messages for the Home tab and status, each asked of Slack
         once per process (a few at a time); a message Slack gives no link for has none."""
@@ -289,7 +269,7 @@ class SlackThread:
         for start in range(0, len(missing), PERMALINKS_AT_ONCE):
             batch = missing[start : start + PERMALINKS_AT_ONCE]
             found = await asyncio.gather(
-                *(self._permalink(*message) for message in batch), return_exceptions=True
+                *(permalink(self.client, *message) for message in batch), return_exceptions=True
             )
             for message, link in zip(batch, found, strict=True):
                 if isinstance(link, str) and link:

@@ -169,6 +169,8 @@ async def test_a_replica_that_dies_mid_reminders_holds_one_run_not_the_batch(
 
         await second.services.orchestrator.run_due_work()  # at once, not a minute later
         await slack.wait_for(lambda: counts() == [0, 1, 1], 5)
+        assert counts() == [0, 1, 1]  # the dead replica holds one run's reminder, not all three
         clock.ahead += second.services.store.lease_seconds + 1  # the dead one's claim ran out
         await second.services.orchestrator.run_due_work()
         await slack.wait_for(lambda: counts() == [1, 1, 1], 5)
+        assert counts() == [1, 1, 1]  # ...and only for one lease
